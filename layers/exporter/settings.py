@@ -7,7 +7,6 @@ exports; the names come from the seeds where they exist.
 from __future__ import annotations
 
 from collections.abc import Mapping
-
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator

@@ -1,0 +1,35 @@
+"""Domain exceptions. The API maps each to one HTTP status, once (functions/api)."""
+
+from __future__ import annotations
+
+
+class ExportError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+
+class InvalidRequest(ExportError):
+    """The request is well-formed JSON but asks for something that cannot be done (400)."""
+
+
+class InvalidQuery(InvalidRequest):
+    """The query tree is malformed: unknown method, wrong arguments, too deep or too large."""
+
+
+class UnknownField(InvalidRequest):
+    """A requested field is not in the catalogue."""
+
+
+class ExportNotFound(ExportError):
+    """No such export, or the caller may not see it (the two are indistinguishable: 404)."""
+
+
+class NotAllowed(ExportError):
+    """The caller may see the export but not do this to it (403)."""
+
+
+class Conflict(ExportError):
+    """The export is not in a state that allows this (409)."""
+
+
+class EnqueueFailed(ExportError):
+    """The job row was written but its message could not be sent; the row was failed."""

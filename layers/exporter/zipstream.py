@@ -1,0 +1,206 @@
+"""A streaming ZIP64 writer with bounded memory.
+
+Entries go straight to a write-only sink (an S3 multipart upload); nothing seeks back.
+Small entries (JSON, images) are written whole with their sizes up front; a large entry
+(``all_data.csv``) streams through :meth:`ZipStream.open` with a ZIP64 data descriptor.
+The central directory, which grows with the number of entries, is spooled to a temporary
+file rather than kept in memory, so memory stays flat however many ads an export holds.
+"""
+
+from __future__ import annotations
+
+import struct
+import tempfile
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Protocol
+
+_LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
+_ZIP64_EXTRA_LOCAL = struct.Struct("<HHQQ")
+_ZIP64_EXTRA_CENTRAL = struct.Struct("<HHQQQ")
+_DATA_DESCRIPTOR64 = struct.Struct("<IIQQ")
+_ZIP64_END = struct.Struct("<IQHHIIQQQQ")
+_ZIP64_LOCATOR = struct.Struct("<IIQI")
+_END = struct.Struct("<IHHHHIIH")
+
+_VERSION = 45  # ZIP64
+_FLAG_DESCRIPTOR = 0x08
+_FLAG_UTF8 = 0x0800
+_STORED, _DEFLATED = 0, 8
+_MAX32 = 0xFFFFFFFF
+_CHUNK = 1024 * 1024
+
+
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+
+def _dos_time(epoch: float) -> tuple[int, int]:
+    t = time.gmtime(epoch)
+    return (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2), ((t.tm_year - 1980) << 9) | (
+        t.tm_mon << 5
+    ) | t.tm_mday
+
+
+class _Entry:
+    """A write handle for one streamed entry (deflated, sizes in a data descriptor)."""
+
+    def __init__(self, zip_: ZipStream) -> None:
+        self._zip = zip_
+        self._compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+        self.crc = 0
+        self.size = 0
+        self.compressed = 0
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.crc = zlib.crc32(data, self.crc)
+        self.size += len(data)
+        out = self._compressor.compress(data)
+        if out:
+            self.compressed += len(out)
+            self._zip._emit(out)
+        return len(data)
+
+    def finish(self) -> None:
+        out = self._compressor.flush()
+        self.compressed += len(out)
+        self._zip._emit(out)
+
+
+class ZipStream:
+    """Write a ZIP64 archive to ``sink`` in one forward pass."""
+
+    def __init__(self, sink: Sink, *, now: float | None = None) -> None:
+        self._sink = sink
+        self._offset = 0
+        self._count = 0
+        self._time, self._date = _dos_time(now if now is not None else time.time())
+        self._central: IO[bytes] = tempfile.TemporaryFile(prefix="zip-central-")  # noqa: SIM115
+        self._open = False
+        self._closed = False
+
+    @property
+    def bytes_written(self) -> int:
+        return self._offset
+
+    @property
+    def entries(self) -> int:
+        return self._count
+
+    def _emit(self, data: bytes) -> None:
+        self._sink.write(data)
+        self._offset += len(data)
+
+    def _local_header(self, name: bytes, flags: int, method: int, crc: int, extra: bytes) -> None:
+        self._emit(
+            _LOCAL_HEADER.pack(
+                0x04034B50, _VERSION, flags, method, self._time, self._date, crc, _MAX32, _MAX32, len(name), len(extra)
+            )
+            + name
+            + extra
+        )
+
+    def _record(self, name: bytes, flags: int, method: int, crc: int, compressed: int, size: int, offset: int) -> None:
+        extra = _ZIP64_EXTRA_CENTRAL.pack(0x0001, 24, size, compressed, offset)
+        self._central.write(
+            _CENTRAL_HEADER.pack(
+                0x02014B50,
+                (3 << 8) | _VERSION,
+                _VERSION,
+                flags,
+                method,
+                self._time,
+                self._date,
+                crc,
+                _MAX32,
+                _MAX32,
+                len(name),
+                len(extra),
+                0,
+                0,
+                0,
+                0o100644 << 16,
+                _MAX32,
+            )
+            + name
+            + extra
+        )
+        self._count += 1
+
+    def write_bytes(self, name: str, data: bytes, *, compress: bool = True) -> None:
+        """Add a whole entry (JSON documents, images)."""
+        self._check_writable()
+        encoded = name.encode("utf-8")
+        crc = zlib.crc32(data)
+        if compress:
+            compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+            payload = compressor.compress(data) + compressor.flush()
+            method = _DEFLATED
+        else:
+            payload, method = data, _STORED
+        offset = self._offset
+        extra = _ZIP64_EXTRA_LOCAL.pack(0x0001, 16, len(data), len(payload))
+        self._local_header(encoded, _FLAG_UTF8, method, crc, extra)
+        self._emit(payload)
+        self._record(encoded, _FLAG_UTF8, method, crc, len(payload), len(data), offset)
+
+    @contextmanager
+    def open(self, name: str) -> Iterator[_Entry]:
+        """Stream one large entry: ``with zip.open("all_data.csv") as f: f.write(...)``."""
+        self._check_writable()
+        encoded = name.encode("utf-8")
+        offset = self._offset
+        flags = _FLAG_UTF8 | _FLAG_DESCRIPTOR
+        self._local_header(encoded, flags, _DEFLATED, 0, _ZIP64_EXTRA_LOCAL.pack(0x0001, 16, 0, 0))
+        entry = _Entry(self)
+        self._open = True
+        try:
+            yield entry
+            entry.finish()
+            self._emit(_DATA_DESCRIPTOR64.pack(0x08074B50, entry.crc, entry.compressed, entry.size))
+            self._record(encoded, flags, _DEFLATED, entry.crc, entry.compressed, entry.size, offset)
+        finally:
+            self._open = False
+
+    def close(self) -> None:
+        """Write the central directory and the ZIP64 end records."""
+        self._check_writable()
+        start = self._offset
+        self._central.seek(0)
+        while chunk := self._central.read(_CHUNK):
+            self._emit(chunk)
+        size = self._offset - start
+        self._central.close()
+        zip64_end = self._offset
+        self._emit(
+            _ZIP64_END.pack(0x06064B50, 44, (3 << 8) | _VERSION, _VERSION, 0, 0, self._count, self._count, size, start)
+        )
+        self._emit(_ZIP64_LOCATOR.pack(0x07064B50, 0, zip64_end, 1))
+        self._emit(
+            _END.pack(
+                0x06054B50,
+                0,
+                0,
+                min(self._count, 0xFFFF),
+                min(self._count, 0xFFFF),
+                min(size, _MAX32),
+                min(start, _MAX32),
+                0,
+            )
+        )
+        self._closed = True
+
+    def discard(self) -> None:
+        """Drop the spooled directory without writing it (the upload is being aborted)."""
+        if not self._central.closed:
+            self._central.close()
+        self._closed = True
+
+    def _check_writable(self) -> None:
+        if self._closed:
+            raise ValueError("archive is closed")
+        if self._open:
+            raise ValueError("another entry is still being written")
