@@ -1,0 +1,46 @@
+# The commands a newcomer needs: `make dev` runs the service locally, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: install dev test test-fast lint format bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --compile-bytecode
+	touch $@
+
+install: $(VENV)/.installed  ## the virtualenv with every dependency, from the lock file
+
+dev: install  ## the whole service on this machine: PostgreSQL, Redis, moto, the API on :8080, the worker
+	$(PY) -m local
+
+lint: install  ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: lint  ## lint, then unit, integration, infra and end-to-end tests
+	$(VENV)/bin/pytest
+
+test-fast: install  ## unit and integration tests only
+	$(VENV)/bin/pytest tests/unit tests/integration
+
+bench: install  ## worker throughput and memory against PostgreSQL COPY
+	$(PY) -m bench.export_bench
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .local cdk.out .pytest_cache .mypy_cache .ruff_cache
+
+-include infra/Makefile.inc
