@@ -85,8 +85,8 @@ def write_ads(
                 if blob is None:
                     stats.missing(observation_id, key)
                     continue
-                extension = posixpath.splitext(key)[1].lower() or ".jpg"
-                zip_.write_bytes(f"{folder}/image_{n}{safe_name(extension)}", blob, compress=False)
+                extension = "." + safe_name(posixpath.splitext(key)[1].lower().lstrip(".") or "jpg")
+                zip_.write_bytes(f"{folder}/image_{n}{extension}", blob, compress=False)
                 stats.images += 1
         stats.rows += 1
         on_row(stats.rows)

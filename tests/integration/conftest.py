@@ -1,0 +1,91 @@
+"""Fixtures that call the real handlers in-process against PostgreSQL and the moto server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.support import context, http_event, sqs_event
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+@pytest.fixture
+def api(service_env) -> Callable[..., Reply]:  # noqa: ANN001
+    """``api("GET", "/exports", user="alice")`` → the handler's reply, body parsed."""
+    from api.handler import lambda_handler
+
+    def call(method: str, path: str, **kwargs: Any) -> Reply:
+        response = lambda_handler(http_event(method, path, **kwargs), context())
+        text = response.get("body") or ""
+        try:
+            body = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            body = text
+        return Reply(response["statusCode"], body, response.get("headers") or {})
+
+    return call
+
+
+@dataclass
+class Queue:
+    url: str
+    sqs: Any
+
+    def take(self) -> list[str]:
+        """Every message now visible on the queue (deleted from it), bodies only."""
+        bodies: list[str] = []
+        while True:
+            got = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            messages = got.get("Messages", [])
+            if not messages:
+                return bodies
+            for m in messages:
+                bodies.append(m["Body"])
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"])
+
+
+@pytest.fixture
+def jobs_queue(service_env, sqs) -> Queue:  # noqa: ANN001
+    return Queue(service_env.queue_url, sqs)
+
+
+@pytest.fixture
+def run_worker(service_env) -> Callable[..., dict]:  # noqa: ANN001
+    """Invoke the worker handler with an SQS event of the given bodies; return its response."""
+    from worker.handler import lambda_handler
+
+    def run(*bodies: str) -> dict:
+        event = sqs_event(*bodies, queue_arn=service_env.queue_arn)
+        response = dict(lambda_handler(event, context()))
+        response["_ids"] = [r["messageId"] for r in event["Records"]]
+        return response
+
+    return run
+
+
+@pytest.fixture
+def drain(jobs_queue: Queue, run_worker: Callable[..., dict]) -> Callable[[], int]:
+    """Run the worker on whatever is queued until the queue is empty (retries included)."""
+
+    def go(max_rounds: int = 10) -> int:
+        handled = 0
+        for _ in range(max_rounds):
+            bodies = jobs_queue.take()
+            if not bodies:
+                return handled
+            response = run_worker(*bodies)
+            assert response["batchItemFailures"] == []
+            handled += len(bodies)
+        return handled
+
+    return go
