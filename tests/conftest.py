@@ -60,8 +60,10 @@ def sqs(moto_server: Moto):  # noqa: ANN201
 
 
 @pytest.fixture
-def service_env(postgres: Postgres, aws: AwsResources, monkeypatch: pytest.MonkeyPatch) -> AwsResources:
-    """The environment the handlers read, and the handlers' per-container caches cleared."""
+def service_env(
+    postgres: Postgres, db: psycopg2.extensions.connection, aws: AwsResources, monkeypatch: pytest.MonkeyPatch
+) -> AwsResources:
+    """An empty database, the environment the handlers read, and their per-container caches cleared."""
     env = {
         "DATABASE_URL": postgres.url,
         "S3_BUCKET": aws.exports_bucket,

@@ -138,7 +138,7 @@ def build_app(metrics: Metrics) -> APIGatewayHttpResolver:
         return {"status": "ok"}
 
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi() -> Response:
+    def openapi() -> Response[str]:
         return Response(status_code=200, content_type="application/json", body=app.get_openapi_json_schema())
 
     @app.get("/exports/fields", summary="The catalogue of exportable fields")
@@ -180,7 +180,7 @@ def build_app(metrics: Metrics) -> APIGatewayHttpResolver:
     @app.delete(
         "/exports/<export_id>", summary="Delete an export and its file", responses={204: {"description": "Deleted"}}
     )
-    def delete_export(export_id: Annotated[str, Path(max_length=64)]) -> Response:
+    def delete_export(export_id: Annotated[str, Path(max_length=64)]) -> Response[None]:
         deps = dependencies()
         service.delete_export(export_id, caller=current_caller(app), jobs=deps.jobs, store=deps.store)
         return Response(status_code=HTTPStatus.NO_CONTENT, body="")

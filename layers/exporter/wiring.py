@@ -14,7 +14,9 @@ from botocore.config import Config
 from .db import Database, connect_secret, connect_url
 from .settings import DatabaseSettings
 
-_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+_BOTO_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30, signature_version="s3v4"
+)
 
 
 def database(settings: DatabaseSettings) -> Database:

@@ -1,0 +1,1 @@
+"""Deploy-time schema migrator (see handler.py)."""
