@@ -1,0 +1,1 @@
+"""The AWS CDK app of the export service: one construct per concern, wired by ``stack.py``."""

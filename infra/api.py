@@ -1,0 +1,129 @@
+"""The HTTP API: JWT authorizer on every route except health and docs; throttling; JSON access logs."""
+
+from __future__ import annotations
+
+import json
+
+import jsii
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import EnvConfig
+from infra.identity import Identity
+from infra.nag import acknowledge
+
+HttpMethod = apigwv2.HttpMethod
+
+# (method, path): the routes of functions/api. Only these are reachable without a token.
+OPEN_ROUTES: tuple[tuple[HttpMethod, str], ...] = (
+    (HttpMethod.GET, "/health"),
+    (HttpMethod.GET, "/openapi.json"),
+    (HttpMethod.GET, "/docs"),
+)
+AUTHORIZED_ROUTES: tuple[tuple[HttpMethod, str], ...] = (
+    (HttpMethod.GET, "/exports/fields"),
+    (HttpMethod.POST, "/exports"),
+    (HttpMethod.GET, "/exports"),
+    (HttpMethod.GET, "/exports/{export_id}"),
+    (HttpMethod.DELETE, "/exports/{export_id}"),
+    (HttpMethod.POST, "/exports/{export_id}/share"),
+    (HttpMethod.POST, "/exports/{export_id}/unshare"),
+)
+
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod",
+    "routeKey": "$context.routeKey",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "latencyMs": "$context.responseLatency",
+    "integrationLatencyMs": "$context.integrationLatency",
+    "integrationError": "$context.integrationErrorMessage",
+    "authorizerError": "$context.authorizer.error",
+    "sub": "$context.authorizer.claims.sub",
+}
+
+
+@jsii.implements(apigwv2.IAccessLogSettings)
+class JsonAccessLog:
+    """One JSON object per request, into ``log_group``."""
+
+    def __init__(self, log_group: logs.ILogGroup) -> None:
+        self._destination = apigwv2.LogGroupLogDestination(log_group)
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigw.AccessLogFormat:
+        return apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT))
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvConfig,
+        identity: Identity,
+        handler: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        cors = None
+        if config.ui_origins:
+            cors = apigwv2.CorsPreflightOptions(
+                allow_origins=list(config.ui_origins),
+                allow_methods=[apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.DELETE],
+                allow_headers=["authorization", "content-type"],
+                max_age=Duration.hours(1),
+            )
+        self.http_api = apigwv2.HttpApi(
+            self,
+            "HttpApi",
+            description=f"export service ({config.name})",
+            cors_preflight=cors,
+            create_default_stage=False,
+            default_authorizer=identity.authorizer,
+        )
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
+        self.stage = self.http_api.add_stage(
+            "DefaultStage",
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(rate_limit=config.throttle_rate, burst_limit=config.throttle_burst),
+            access_log_settings=JsonAccessLog(self.access_logs),
+        )
+        integration = integrations.HttpLambdaIntegration("Handler", handler)
+        for method, path in AUTHORIZED_ROUTES:
+            self.http_api.add_routes(path=path, methods=[method], integration=integration)
+        for method, path in OPEN_ROUTES:
+            routes = self.http_api.add_routes(
+                path=path, methods=[method], integration=integration, authorizer=apigwv2.HttpNoneAuthorizer()
+            )
+            for route in routes:
+                acknowledge(
+                    route,
+                    id="AwsSolutions-APIG4",
+                    reason=f"{method.value} {path} is public by design (liveness probe and API documentation); "
+                    "it returns no user data.",
+                )
+
+    @property
+    def url(self) -> str:
+        assert self.stage.url is not None
+        return self.stage.url

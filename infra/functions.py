@@ -1,0 +1,250 @@
+"""The shared layer and the one factory that builds every Python function.
+
+The layer is built by CDK *local* bundling (``pip install --platform manylinux2014_aarch64
+--only-binary=:all:``), so ``cdk synth`` needs no Docker. Each function's asset is the
+``functions/`` folder filtered to that function's own package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsii
+from aws_cdk import BundlingOptions, IgnoreMode, ILocalBundling
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import EnvConfig, FunctionConfig
+from infra.nag import acknowledge
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = ROOT / "functions"
+LAYERS_DIR = ROOT / "layers"
+
+# One runtime for the functions and for the wheels the layer is built with.
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+PYTHON_VERSION = "3.13"
+ARCHITECTURE = lambda_.Architecture.ARM_64
+PIP_PLATFORM = "manylinux2014_aarch64"
+
+SERVICE_NAME = "export-service"
+METRICS_NAMESPACE = "ExportService"
+
+_NOISE = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", "*.egg-info"]
+
+
+def package_excludes(package: str) -> list[str]:
+    """Patterns (gitignore syntax) that keep only ``functions/<package>/`` in an asset."""
+    return ["/*", f"!/{package}/", *_NOISE]
+
+
+def source_digest(*paths: Path) -> str:
+    """A stable digest of the files under ``paths`` (bytecode and caches ignored)."""
+    digest = hashlib.sha256()
+    for base in paths:
+        files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file())
+        for path in files:
+            if "__pycache__" in path.parts or path.suffix == ".pyc":
+                continue
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@jsii.implements(ILocalBundling)
+class LocalLayerBundling:
+    """Installs the layer requirements for Lambda's platform and copies the domain package."""
+
+    def __init__(self, requirements: Path, package: Path) -> None:
+        self.requirements = requirements
+        self.package = package
+
+    def try_bundle(self, output_dir: str, *, image=None, **_: object) -> bool:
+        target = Path(output_dir) / "python"
+        target.mkdir(parents=True, exist_ok=True)
+        flags = [
+            "--platform", PIP_PLATFORM,
+            "--implementation", "cp",
+            "--python-version", PYTHON_VERSION,
+            "--only-binary=:all:",
+            "--target", str(target),
+            "--requirement", str(self.requirements),
+        ]  # fmt: skip
+        subprocess.run([*_pip_command(), *flags], check=True, stdout=sys.stderr)  # noqa: S603 - fixed argv, no shell
+        shutil.copytree(
+            self.package,
+            target / self.package.name,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            dirs_exist_ok=True,
+        )
+        return True
+
+
+def _pip_command() -> list[str]:
+    """pip from the running interpreter, or ``uv pip`` (same flags) in a uv venv without pip."""
+    try:
+        import pip  # noqa: F401
+
+        return [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile"]
+    except ImportError:
+        uv = shutil.which("uv")
+        if uv is None:
+            raise RuntimeError("layer bundling needs pip or uv on PATH") from None
+        return [uv, "pip", "install", "--quiet", "--no-compile", "--python", sys.executable]
+
+
+class SharedLayer(Construct):
+    """The ``exporter`` domain package and its requirements, under ``python/``."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        requirements = LAYERS_DIR / "requirements.txt"
+        package = LAYERS_DIR / "exporter"
+        self.digest = source_digest(requirements, package)
+        self.layer = lambda_.LayerVersion(
+            self,
+            "Layer",
+            description="exporter domain package + requirements (aarch64, cp313)",
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            code=lambda_.Code.from_asset(
+                str(LAYERS_DIR),
+                exclude=_NOISE,
+                bundling=BundlingOptions(
+                    # Docker fallback only: local bundling always succeeds or raises.
+                    image=RUNTIME.bundling_image,
+                    local=LocalLayerBundling(requirements, package),
+                    command=[
+                        "bash",
+                        "-c",
+                        "pip install --no-compile -r requirements.txt -t /asset-output/python"
+                        " && cp -r exporter /asset-output/python/exporter",
+                    ],
+                ),
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class FunctionPlacement:
+    """Where functions run: the VPC, their subnets, and the endpoints they may reach."""
+
+    vpc: ec2.IVpc
+    subnets: ec2.SubnetSelection
+    endpoints: Sequence[ec2.IConnectable] = ()
+
+
+class PythonFunctionFactory:
+    """Builds every Python function the same way: runtime, arm64, tracing, JSON logs, layer."""
+
+    def __init__(self, config: EnvConfig, layer: lambda_.ILayerVersion, placement: FunctionPlacement) -> None:
+        self.config = config
+        self.layer = layer
+        self.placement = placement
+
+    def create(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: str,
+        sizing: FunctionConfig,
+        environment: Mapping[str, str],
+        description: str,
+    ) -> lambda_.Function:
+        package = handler.split(".", 1)[0]
+        security_group = ec2.SecurityGroup(
+            scope,
+            f"{construct_id}SecurityGroup",
+            vpc=self.placement.vpc,
+            description=f"{construct_id} function",
+            allow_all_outbound=True,
+        )
+        log_group = logs.LogGroup(
+            scope,
+            f"{construct_id}Logs",
+            retention=self.config.log_retention,
+            removal_policy=self.config.removal_policy,
+        )
+        fn = lambda_.Function(
+            scope,
+            construct_id,
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=handler,
+            code=lambda_.Code.from_asset(
+                str(FUNCTIONS_DIR), exclude=package_excludes(package), ignore_mode=IgnoreMode.GIT
+            ),
+            layers=[self.layer],
+            memory_size=sizing.memory_mb,
+            timeout=sizing.timeout,
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            log_group=log_group,
+            environment=dict(environment),
+            vpc=self.placement.vpc,
+            vpc_subnets=self.placement.subnets,
+            security_groups=[security_group],
+        )
+        for endpoint in self.placement.endpoints:
+            endpoint.connections.allow_default_port_from(security_group, f"{construct_id} to AWS API endpoint")
+        acknowledge_lambda_basics(fn, self.config)
+        return fn
+
+
+def acknowledge_lambda_basics(fn: lambda_.Function, config: EnvConfig) -> None:
+    """The nag findings every function of the factory shares, each with its reason."""
+    acknowledge(
+        fn,
+        id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        reason="Lambda's own log-writing policy, scoped by AWS to CloudWatch Logs; kept managed so it tracks "
+        "what the Lambda service needs.",
+    )
+    acknowledge(
+        fn,
+        id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
+        reason="Required for a function in a VPC: ENI create/describe/delete have no resource-level scoping, "
+        "AWS maintains the action list.",
+    )
+    acknowledge(
+        fn,
+        id="AwsSolutions-IAM5[Resource::*]",
+        reason="Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) are on '*': X-Ray "
+        "supports no resource-level permissions; tests/infra asserts no other action is granted on '*'.",
+    )
+    acknowledge(
+        fn,
+        id="AwsSolutions-L1",
+        reason=f"Pinned to {RUNTIME.name}: the layer's wheels are built for cp{PYTHON_VERSION.replace('.', '')} "
+        "and the runtime moves together with the layer build in functions.py.",
+    )
+
+
+def function_environment(
+    *,
+    database_secret_arn: str,
+    database_host: str | None,
+    extra: Mapping[str, str | int] | None = None,
+) -> dict[str, str]:
+    """The environment every function reads (see layers/exporter/settings.py): one place sets it."""
+    env: dict[str, str] = {
+        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "DATABASE_SECRET_ARN": database_secret_arn,
+    }
+    if database_host:
+        env["DATABASE_HOST"] = database_host
+    env.update({key: str(value) for key, value in (extra or {}).items()})
+    return env

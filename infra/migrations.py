@@ -1,0 +1,58 @@
+"""Schema migrations on deploy: a function run by a CDK trigger once the database exists."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import triggers
+from constructs import Construct, IConstruct
+
+from infra.config import EnvConfig
+from infra.database import Database
+from infra.functions import FUNCTIONS_DIR, PythonFunctionFactory, source_digest
+
+
+class Migrations(Construct):
+    """Applies ``exporter/migrations/*.sql`` (the files the local stack uses) during deploy.
+
+    The trigger runs whenever the migrate function changes; the function's environment carries a
+    digest of the layer sources and of its own code, so a new migration file changes the function
+    and re-runs it. A raised exception fails the trigger and with it the deploy.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvConfig,
+        factory: PythonFunctionFactory,
+        database: Database,
+        environment: Mapping[str, str],
+        layer_digest: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        code_digest = source_digest(FUNCTIONS_DIR / "migrate")
+        self.function = factory.create(
+            self,
+            "Function",
+            handler="migrate.handler.lambda_handler",
+            sizing=config.migrate,
+            environment={**environment, "MIGRATIONS_DIGEST": f"{layer_digest}-{code_digest}"},
+            description="Applies database migrations during deploy",
+        )
+        database.secret.grant_read(self.function)
+        database.allow_direct(self.function, "migrator to PostgreSQL")
+        self.trigger = triggers.Trigger(
+            self,
+            "Run",
+            handler=self.function,
+            timeout=config.migrate.timeout,
+            invocation_type=triggers.InvocationType.REQUEST_RESPONSE,
+            execute_after=[database.instance],
+            execute_on_handler_change=True,
+        )
+
+    def run_before(self, *scopes: IConstruct) -> None:
+        """New application code deploys only after the schema it expects."""
+        self.trigger.execute_before(*scopes)

@@ -1,0 +1,84 @@
+"""The exports bucket (private, TLS-only, expiring outputs), its access-log bucket, and the
+source-data bucket imported by name."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.config import EnvConfig
+from infra.nag import acknowledge
+
+OUTPUTS_PREFIX = "outputs/"
+
+
+class ExportStore(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvConfig) -> None:
+        super().__init__(scope, construct_id)
+        common = dict(
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            removal_policy=config.removal_policy,
+            auto_delete_objects=config.destroys_data,
+        )
+        self.log_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            # Server access logging delivers only to SSE-S3 buckets.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(id="expire-logs", expiration=Duration.days(90))],
+            **common,
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Exports",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.log_bucket,
+            server_access_logs_prefix="exports/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-outputs",
+                    prefix=OUTPUTS_PREFIX,
+                    expiration=Duration.days(config.export_expiration_days),
+                ),
+                s3.LifecycleRule(
+                    id="abort-incomplete-multipart-uploads",
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+            ],
+            **common,
+        )
+        acknowledge(
+            self.log_bucket,
+            id="AwsSolutions-S1",
+            reason="This is the access-log destination of the exports bucket; logging it to itself would loop.",
+        )
+        self.source_bucket = s3.Bucket.from_bucket_name(self, "Source", config.source_bucket_name)
+
+    def grant_write_outputs(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Multipart upload of archives under ``outputs/`` (the worker)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            resource_arns=[self.bucket.arn_for_objects(f"{OUTPUTS_PREFIX}*")],
+        )
+
+    def grant_serve_outputs(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Presigned GET and delete of archives under ``outputs/`` (the api)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:GetObject", "s3:DeleteObject"],
+            resource_arns=[self.bucket.arn_for_objects(f"{OUTPUTS_PREFIX}*")],
+        )
+
+    def grant_read_source(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read-only access to the observation images (the worker)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:GetObject"],
+            resource_arns=[self.source_bucket.arn_for_objects("*")],
+        )

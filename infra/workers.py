@@ -1,0 +1,73 @@
+"""The export worker (SQS batch consumer) and the sweeper (every five minutes)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from constructs import Construct
+
+from infra.config import EnvConfig
+from infra.functions import PythonFunctionFactory
+from infra.queue import JobQueue
+
+SWEEP_EVERY = Duration.minutes(5)
+
+
+class Worker(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvConfig,
+        factory: PythonFunctionFactory,
+        jobs: JobQueue,
+        worker_environment: Mapping[str, str],
+        sweeper_environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = factory.create(
+            self,
+            "Function",
+            handler="worker.handler.lambda_handler",
+            sizing=config.worker,
+            environment=worker_environment,
+            description="Builds export archives from job messages",
+        )
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                jobs.queue,
+                batch_size=config.worker.batch_size,
+                max_concurrency=config.worker.max_concurrency,
+                report_batch_item_failures=True,
+            )
+        )
+        # Re-enqueue with backoff after a failed attempt.
+        jobs.queue.grant_send_messages(self.function)
+
+        self.sweeper = factory.create(
+            self,
+            "Sweeper",
+            handler="worker.sweeper.lambda_handler",
+            sizing=config.sweeper,
+            environment=sweeper_environment,
+            description="Re-enqueues or fails jobs whose lease lapsed; drains the DLQ into failed rows",
+        )
+        jobs.queue.grant_send_messages(self.sweeper)
+        jobs.dead_letter_queue.grant_consume_messages(self.sweeper)
+        self.schedule = events.Rule(
+            self,
+            "SweepSchedule",
+            description="Run the export sweeper",
+            schedule=events.Schedule.rate(SWEEP_EVERY),
+            targets=[targets.LambdaFunction(self.sweeper, retry_attempts=0)],
+        )
+
+    @property
+    def functions(self) -> list[lambda_.Function]:
+        return [self.function, self.sweeper]
