@@ -50,12 +50,12 @@ def db(postgres: Postgres) -> Iterator[psycopg2.extensions.connection]:
 
 
 @pytest.fixture
-def s3(moto_server: Moto):  # noqa: ANN201
+def s3(moto_server: Moto):
     return boto3.client("s3")
 
 
 @pytest.fixture
-def sqs(moto_server: Moto):  # noqa: ANN201
+def sqs(moto_server: Moto):
     return boto3.client("sqs")
 
 

@@ -10,8 +10,16 @@ from typing import Any
 from local.lambda_context import LocalLambdaContext
 
 
-def http_event(method: str, path: str, *, user: str | None = "alice", groups: list[str] | None = None,
-               body: Any = None, raw_body: str | None = None, query: dict[str, str] | None = None) -> dict[str, Any]:
+def http_event(
+    method: str,
+    path: str,
+    *,
+    user: str | None = "alice",
+    groups: list[str] | None = None,
+    body: Any = None,
+    raw_body: str | None = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """An API Gateway HTTP API (payload v2) event, as the JWT authorizer passes it on."""
     claims: dict[str, Any] = {}
     if user is not None:
@@ -31,8 +39,13 @@ def http_event(method: str, path: str, *, user: str | None = "alice", groups: li
             "accountId": "000000000000",
             "apiId": "local",
             "domainName": "api.test",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": "pytest"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "pytest",
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": "$default",
             "stage": "$default",
@@ -48,18 +61,24 @@ def http_event(method: str, path: str, *, user: str | None = "alice", groups: li
 def sqs_event(*bodies: str, queue_arn: str = "arn:aws:sqs:us-east-1:000000000000:jobs") -> dict[str, Any]:
     records = []
     for body in bodies:
-        records.append({
-            "messageId": str(uuid.uuid4()),
-            "receiptHandle": str(uuid.uuid4()),
-            "body": body,
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(time.time() * 1000)),
-                           "SenderId": "local", "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000))},
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": "us-east-1",
-        })
+        records.append(
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": str(uuid.uuid4()),
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": str(int(time.time() * 1000)),
+                    "SenderId": "local",
+                    "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000)),
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+        )
     return {"Records": records}
 
 
@@ -67,23 +86,45 @@ def context() -> LocalLambdaContext:
     return LocalLambdaContext()
 
 
-def observation(n: int, *, observer: str | None = None, platform: str = "FACEBOOK",
-                observed_at: int = 1_759_583_019, media: int = 1, ocr_text: str = "Sponsored") -> dict[str, Any]:
+def observation(
+    n: int,
+    *,
+    observer: str | None = None,
+    platform: str = "FACEBOOK",
+    observed_at: int = 1_759_583_019,
+    media: int = 1,
+    ocr_text: str = "Sponsored",
+) -> dict[str, Any]:
     """A small observation document shaped like the seed's RDO, deterministic in ``n``."""
     observer = observer or f"observer-{n % 3:04d}-0000-0000-0000-000000000000"
     obs_id = f"{observed_at * 1000 + n}.{uuid.UUID(int=n)}"
     keys = [f"{observer}/temp-v2/{obs_id}/{i}.jpg" for i in range(media)]
     return {
         "version": 2.0,
-        "observer": {"uuid": observer, "device": {"dimensions": {"w": "1080", "h": "2400"},
-                                                  "os_version": "14", "api_level": 35, "device": "akita",
-                                                  "model": "Pixel 8a (akita)"}},
-        "observation": {"uuid": obs_id, "observed_on_device_at": observed_at + n, "platform": platform,
-                        "ad_format": "FEED_BASED",
-                        "keyframes": [{"observed_at": observed_at, "y_offset": 0,
-                                       "screenshot_cropped": keys[0] if keys else None,
-                                       "ocr_data": [{"x": 1, "y": 2, "w": 3, "h": 4, "text": ocr_text,
-                                                     "confidence": 0.9}]}]},
+        "observer": {
+            "uuid": observer,
+            "device": {
+                "dimensions": {"w": "1080", "h": "2400"},
+                "os_version": "14",
+                "api_level": 35,
+                "device": "akita",
+                "model": "Pixel 8a (akita)",
+            },
+        },
+        "observation": {
+            "uuid": obs_id,
+            "observed_on_device_at": observed_at + n,
+            "platform": platform,
+            "ad_format": "FEED_BASED",
+            "keyframes": [
+                {
+                    "observed_at": observed_at,
+                    "y_offset": 0,
+                    "screenshot_cropped": keys[0] if keys else None,
+                    "ocr_data": [{"x": 1, "y": 2, "w": 3, "h": 4, "text": ocr_text, "confidence": 0.9}],
+                }
+            ],
+        },
         "media": keys,
         "attributes": {"starred": {"value": n % 2 == 0}},
         "tags": ["finance", f"tag-{n}"],
@@ -97,6 +138,11 @@ def insert_observations(conn: Any, documents: list[dict[str, Any]]) -> None:
             cur.execute(
                 "INSERT INTO observations (observation_id, observer_id, platform, observed_at, rdo) "
                 "VALUES (%s, %s, %s, to_timestamp(%s), %s)",
-                (doc["observation"]["uuid"], doc["observer"]["uuid"], doc["observation"]["platform"],
-                 doc["observation"]["observed_on_device_at"], json.dumps(doc)),
+                (
+                    doc["observation"]["uuid"],
+                    doc["observer"]["uuid"],
+                    doc["observation"]["platform"],
+                    doc["observation"]["observed_on_device_at"],
+                    json.dumps(doc),
+                ),
             )

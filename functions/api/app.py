@@ -14,13 +14,13 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.dependencies import dependencies, settings
 from exporter import service
 from exporter.errors import Conflict, EnqueueFailed, ExportNotFound, InvalidRequest, NotAllowed
 from exporter.models import Caller, FieldInfo
 from exporter.views import ExportStatus
-from pydantic import BaseModel, ConfigDict, Field
-
-from api.dependencies import dependencies, settings
 
 logger = Logger(child=True)
 

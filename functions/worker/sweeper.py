@@ -5,8 +5,8 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from exporter.sweeper import drain_dead_letters, sweep
 
+from exporter.sweeper import drain_dead_letters, sweep
 from worker.dependencies import sweeper
 
 logger = Logger()

@@ -140,7 +140,16 @@ def build_archive(
             "missing_images_count": stats.missing_images_count,
             "missing_images": stats.missing_images,
         }
-        write_details(zip_, export_details(export, completed_at=datetime.now(UTC), rows=stats.rows, extra=extra))
+        write_details(
+            zip_,
+            export_details(
+                export,
+                completed_at=datetime.now(UTC),
+                expiration_days=config.expiration_days,
+                rows=stats.rows,
+                extra=extra,
+            ),
+        )
         zip_.close()
         size = sink.complete()
     except BaseException:

@@ -20,7 +20,7 @@ class Reply:
 
 
 @pytest.fixture
-def api(service_env) -> Callable[..., Reply]:  # noqa: ANN001
+def api(service_env) -> Callable[..., Reply]:
     """``api("GET", "/exports", user="alice")`` → the handler's reply, body parsed."""
     from api.handler import lambda_handler
 
@@ -55,12 +55,12 @@ class Queue:
 
 
 @pytest.fixture
-def jobs_queue(service_env, sqs) -> Queue:  # noqa: ANN001
+def jobs_queue(service_env, sqs) -> Queue:
     return Queue(service_env.queue_url, sqs)
 
 
 @pytest.fixture
-def run_worker(service_env) -> Callable[..., dict]:  # noqa: ANN001
+def run_worker(service_env) -> Callable[..., dict]:
     """Invoke the worker handler with an SQS event of the given bodies; return its response."""
     from worker.handler import lambda_handler
 

@@ -19,7 +19,7 @@ CALLERS = {
 
 
 @pytest.fixture
-def shared_export(api, db, drain) -> str:  # noqa: ANN001
+def shared_export(api, db, drain) -> str:
     insert_observations(db, [observation(i) for i in range(3)])
     created = api("POST", "/exports", user="alice", body={"query": QUERY})
     assert created.status == 202
@@ -32,17 +32,25 @@ def shared_export(api, db, drain) -> str:  # noqa: ANN001
 # (method, path template, body) → expected status per caller
 CASES = [
     ("GET", "/exports/{id}", None, {"creator": 200, "shared": 200, "stranger": 404, "admin": 200, "no token": 401}),
-    ("POST", "/exports/{id}/share", {"user_ids": ["carol"]},
-     {"creator": 200, "shared": 403, "stranger": 404, "admin": 200, "no token": 401}),
-    ("POST", "/exports/{id}/unshare", {"user_ids": ["carol"]},
-     {"creator": 200, "shared": 403, "stranger": 404, "admin": 200, "no token": 401}),
+    (
+        "POST",
+        "/exports/{id}/share",
+        {"user_ids": ["carol"]},
+        {"creator": 200, "shared": 403, "stranger": 404, "admin": 200, "no token": 401},
+    ),
+    (
+        "POST",
+        "/exports/{id}/unshare",
+        {"user_ids": ["carol"]},
+        {"creator": 200, "shared": 403, "stranger": 404, "admin": 200, "no token": 401},
+    ),
     ("DELETE", "/exports/{id}", None, {"creator": 204, "shared": 403, "stranger": 404, "admin": 204, "no token": 401}),
 ]
 
 
 @pytest.mark.parametrize("caller", list(CALLERS))
 @pytest.mark.parametrize(("method", "path", "body", "expected"), CASES, ids=[f"{c[0]} {c[1]}" for c in CASES])
-def test_export_endpoints_by_caller(api, shared_export, caller, method, path, body, expected) -> None:  # noqa: ANN001
+def test_export_endpoints_by_caller(api, shared_export, caller, method, path, body, expected) -> None:
     user, groups = CALLERS[caller]
     reply = api(method, path.format(id=shared_export), user=user, groups=groups, body=body)
     assert reply.status == expected[caller], reply.body
@@ -53,7 +61,7 @@ def test_export_endpoints_by_caller(api, shared_export, caller, method, path, bo
 
 
 @pytest.mark.parametrize("caller", list(CALLERS))
-def test_list_shows_own_and_shared_exports_only(api, shared_export, caller) -> None:  # noqa: ANN001
+def test_list_shows_own_and_shared_exports_only(api, shared_export, caller) -> None:
     user, groups = CALLERS[caller]
     reply = api("GET", "/exports", user=user, groups=groups)
     if caller == "no token":
@@ -67,7 +75,7 @@ def test_list_shows_own_and_shared_exports_only(api, shared_export, caller) -> N
 @pytest.mark.parametrize(
     ("caller", "status"), [("creator", 200), ("shared", 403), ("stranger", 403), ("admin", 200), ("no token", 401)]
 )
-def test_listing_another_users_exports_needs_admin(api, shared_export, caller, status) -> None:  # noqa: ANN001
+def test_listing_another_users_exports_needs_admin(api, shared_export, caller, status) -> None:
     user, groups = CALLERS[caller]
     reply = api("GET", "/exports", user=user, groups=groups, query={"user_id": "alice"})
     assert reply.status == status
@@ -76,7 +84,7 @@ def test_listing_another_users_exports_needs_admin(api, shared_export, caller, s
 
 
 @pytest.mark.parametrize("caller", list(CALLERS))
-def test_field_catalogue_needs_a_caller(api, caller) -> None:  # noqa: ANN001
+def test_field_catalogue_needs_a_caller(api, caller) -> None:
     user, groups = CALLERS[caller]
     reply = api("GET", "/exports/fields", user=user, groups=groups)
     if caller == "no token":
@@ -87,7 +95,7 @@ def test_field_catalogue_needs_a_caller(api, caller) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("caller", list(CALLERS))
-def test_creating_an_export_makes_the_caller_its_creator(api, db, caller) -> None:  # noqa: ANN001
+def test_creating_an_export_makes_the_caller_its_creator(api, db, caller) -> None:
     user, groups = CALLERS[caller]
     reply = api("POST", "/exports", user=user, groups=groups, body={"query": QUERY})
     if caller == "no token":
@@ -98,10 +106,12 @@ def test_creating_an_export_makes_the_caller_its_creator(api, db, caller) -> Non
         assert reply.body["status"] == "pending"
 
 
-def test_download_url_only_for_those_who_see_the_export(api, shared_export) -> None:  # noqa: ANN001
+def test_download_url_only_for_those_who_see_the_export(api, shared_export) -> None:
     for user in ("alice", "bob"):
         reply = api("GET", f"/exports/{shared_export}", user=user)
         assert reply.body["status"] == "completed"
         assert reply.body["url"].startswith("http")
-    assert api("GET", f"/exports/{shared_export}", user="mallory").body == {"message": "export not found",
-                                                                            "status": 404}
+    assert api("GET", f"/exports/{shared_export}", user="mallory").body == {
+        "message": "export not found",
+        "status": 404,
+    }

@@ -13,7 +13,7 @@ from tests.support import insert_observations, observation
 QUERY = {"method": "PLATFORM_EQUALS", "args": ["FACEBOOK"]}
 
 
-def test_request_is_accepted_queued_and_described(api, jobs_queue) -> None:  # noqa: ANN001
+def test_request_is_accepted_queued_and_described(api, jobs_queue) -> None:
     body = {"query": QUERY, "fields": ["tags", "observer.uuid"], "include_images": True}
     reply = api("POST", "/exports", body=body)
     assert reply.status == 202
@@ -22,18 +22,23 @@ def test_request_is_accepted_queued_and_described(api, jobs_queue) -> None:  # n
     assert status["export_parameters"] == body
     assert status["url"] is None and status["progress"] == {"rows_written": 0, "rows_total": None}
     (message,) = [json.loads(b) for b in jobs_queue.take()]
-    assert message == {"export_id": status["export_id"], "creator_id": "alice", "export_parameters": body,
-                       "attempt": 1, "max_retries": 2}
+    assert message == {
+        "export_id": status["export_id"],
+        "creator_id": "alice",
+        "export_parameters": body,
+        "attempt": 1,
+        "max_retries": 2,
+    }
 
 
-def test_omitted_fields_become_the_defaults(api) -> None:  # noqa: ANN001
+def test_omitted_fields_become_the_defaults(api) -> None:
     defaults = [f["path"] for f in api("GET", "/exports/fields").body if f["is_default"]]
     reply = api("POST", "/exports", body={"query": QUERY})
     assert reply.body["export_parameters"]["fields"] == defaults
     assert "observer.uuid" in defaults and "observation.platform" in defaults
 
 
-def test_list_is_newest_first_and_pages_with_a_cursor(api) -> None:  # noqa: ANN001
+def test_list_is_newest_first_and_pages_with_a_cursor(api) -> None:
     created = [api("POST", "/exports", body={"query": QUERY}).body["export_id"] for _ in range(5)]
     seen: list[str] = []
     cursor = None
@@ -48,7 +53,7 @@ def test_list_is_newest_first_and_pages_with_a_cursor(api) -> None:  # noqa: ANN
     assert cursor is None
 
 
-def test_delete_removes_the_file_and_the_row(api, db, drain, s3, service_env) -> None:  # noqa: ANN001
+def test_delete_removes_the_file_and_the_row(api, db, drain, s3, service_env) -> None:
     insert_observations(db, [observation(1)])
     export_id = api("POST", "/exports", body={"query": QUERY}).body["export_id"]
     drain()
@@ -64,7 +69,7 @@ def test_delete_removes_the_file_and_the_row(api, db, drain, s3, service_env) ->
         assert cur.fetchone() == (0, 0)
 
 
-def test_share_and_unshare_are_idempotent(api) -> None:  # noqa: ANN001
+def test_share_and_unshare_are_idempotent(api) -> None:
     export_id = api("POST", "/exports", body={"query": QUERY}).body["export_id"]
     for _ in range(2):
         reply = api("POST", f"/exports/{export_id}/share", body={"user_ids": ["carol", "bob", "bob", "alice"]})
@@ -77,7 +82,7 @@ def test_share_and_unshare_are_idempotent(api) -> None:  # noqa: ANN001
     assert api("GET", f"/exports/{export_id}", user="carol").status == 404
 
 
-def test_download_url_is_fresh_short_lived_and_names_the_file(api, db, drain) -> None:  # noqa: ANN001
+def test_download_url_is_fresh_short_lived_and_names_the_file(api, db, drain) -> None:
     insert_observations(db, [observation(1)])
     export_id = api("POST", "/exports", body={"query": QUERY}).body["export_id"]
     drain()
@@ -91,7 +96,7 @@ def test_download_url_is_fresh_short_lived_and_names_the_file(api, db, drain) ->
     assert response.content[:2] == b"PK"
 
 
-def test_past_expiry_the_export_reads_expired_without_a_url(api, db, drain) -> None:  # noqa: ANN001
+def test_past_expiry_the_export_reads_expired_without_a_url(api, db, drain) -> None:
     insert_observations(db, [observation(1)])
     export_id = api("POST", "/exports", body={"query": QUERY}).body["export_id"]
     drain()
@@ -102,7 +107,7 @@ def test_past_expiry_the_export_reads_expired_without_a_url(api, db, drain) -> N
     assert (status["status"], status["url"]) == ("expired", None)
 
 
-def test_a_failed_enqueue_leaves_a_failed_row_not_a_silent_pending_one(api, db, monkeypatch) -> None:  # noqa: ANN001
+def test_a_failed_enqueue_leaves_a_failed_row_not_a_silent_pending_one(api, db, monkeypatch) -> None:
     # GIVEN a queue that no longer exists
     monkeypatch.setenv("SQS_QUEUE_URL", "http://127.0.0.1:1/000000000000/gone")
     from api import dependencies
@@ -120,7 +125,7 @@ def test_a_failed_enqueue_leaves_a_failed_row_not_a_silent_pending_one(api, db, 
 
 
 @pytest.mark.parametrize("path", ["/openapi.json", "/docs?format=json"])
-def test_openapi_document_lists_the_routes(api, path) -> None:  # noqa: ANN001
+def test_openapi_document_lists_the_routes(api, path) -> None:
     route, _, query = path.partition("?")
     reply = api("GET", route, user=None, query=dict([query.split("=")]) if query else None)
     assert reply.status == 200

@@ -16,7 +16,7 @@ def nested(depth: int) -> dict:
     return query
 
 
-def export_rows(db) -> int:  # noqa: ANN001
+def export_rows(db) -> int:
     with db.cursor() as cur:
         cur.execute("SELECT count(*) FROM exports")
         return cur.fetchone()[0]
@@ -29,8 +29,10 @@ def export_rows(db) -> int:  # noqa: ANN001
         ({"query": {"method": "OBSERVER_ID_LIKE", "args": ["1"]}}, "unknown method 'OBSERVER_ID_LIKE'"),
         ({"query": {"method": "PLATFORM_EQUALS", "args": [1]}}, "takes strings; args[0] is int"),
         ({"query": nested(9)}, "nested deeper than 8 levels"),
-        ({"query": {"method": "OR", "args": [{"method": "OBSERVER_ID_CONTAINS", "args": ["x"] * 1001}]}},
-         "more than 1000 arguments"),
+        (
+            {"query": {"method": "OR", "args": [{"method": "OBSERVER_ID_CONTAINS", "args": ["x"] * 1001}]}},
+            "more than 1000 arguments",
+        ),
         ({"query": QUERY, "include_images": "yes"}, "include_images"),
         ({"query": QUERY, "fields": "observer.uuid"}, "fields"),
         ({"query": QUERY, "colour": "blue"}, "colour"),
@@ -38,7 +40,7 @@ def export_rows(db) -> int:  # noqa: ANN001
         ({"query": QUERY, "fields": []}, "fields must not be empty"),
     ],
 )
-def test_bad_export_requests_are_400_with_the_reason(api, db, jobs_queue, body, message) -> None:  # noqa: ANN001
+def test_bad_export_requests_are_400_with_the_reason(api, db, jobs_queue, body, message) -> None:
     reply = api("POST", "/exports", body=body)
     assert reply.status == 400
     assert message in reply.body["message"]
@@ -46,21 +48,21 @@ def test_bad_export_requests_are_400_with_the_reason(api, db, jobs_queue, body, 
     assert jobs_queue.take() == []
 
 
-def test_valid_paths_are_listed_when_a_field_is_unknown(api) -> None:  # noqa: ANN001
+def test_valid_paths_are_listed_when_a_field_is_unknown(api) -> None:
     reply = api("POST", "/exports", body={"query": QUERY, "fields": ["nope"]})
     valid = [f["path"] for f in api("GET", "/exports/fields").body]
     assert all(path in reply.body["message"] for path in valid)
 
 
 @pytest.mark.parametrize("raw", ["{not json", '{"query": ', "[1, 2", "\x00"])
-def test_malformed_json_is_400(api, db, raw) -> None:  # noqa: ANN001
+def test_malformed_json_is_400(api, db, raw) -> None:
     reply = api("POST", "/exports", raw_body=raw)
     assert reply.status == 400
     assert "not valid JSON" in reply.body["message"] or "body" in reply.body["message"]
     assert export_rows(db) == 0
 
 
-def test_oversize_body_is_413_and_names_the_limit(api, db) -> None:  # noqa: ANN001
+def test_oversize_body_is_413_and_names_the_limit(api, db) -> None:
     body = {"query": {"method": "OBSERVER_ID_CONTAINS", "args": ["x" * 250] * 1100}}
     assert len(json.dumps(body)) > 256 * 1024
     reply = api("POST", "/exports", body=body)
@@ -71,10 +73,14 @@ def test_oversize_body_is_413_and_names_the_limit(api, db) -> None:  # noqa: ANN
 
 @pytest.mark.parametrize(
     ("query", "message"),
-    [({"limit": "0"}, "limit"), ({"limit": "101"}, "limit"), ({"limit": "ten"}, "limit"),
-     ({"cursor": "garbage"}, "cursor is not one this API returned")],
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"cursor": "garbage"}, "cursor is not one this API returned"),
+    ],
 )
-def test_bad_list_parameters_are_400(api, query, message) -> None:  # noqa: ANN001
+def test_bad_list_parameters_are_400(api, query, message) -> None:
     reply = api("GET", "/exports", query=query)
     assert reply.status == 400
     assert message in reply.body["message"]
@@ -82,10 +88,15 @@ def test_bad_list_parameters_are_400(api, query, message) -> None:  # noqa: ANN0
 
 @pytest.mark.parametrize(
     ("body", "message"),
-    [({"user_ids": []}, "at least one user"), ({"user_ids": [f"u{i}" for i in range(101)]}, "user_ids"),
-     ({"user_ids": "bob"}, "user_ids"), ({"user_ids": [""]}, "1 to 256 characters"), ({}, "user_ids")],
+    [
+        ({"user_ids": []}, "at least one user"),
+        ({"user_ids": [f"u{i}" for i in range(101)]}, "user_ids"),
+        ({"user_ids": "bob"}, "user_ids"),
+        ({"user_ids": [""]}, "1 to 256 characters"),
+        ({}, "user_ids"),
+    ],
 )
-def test_bad_share_requests_are_400_and_change_nothing(api, body, message) -> None:  # noqa: ANN001
+def test_bad_share_requests_are_400_and_change_nothing(api, body, message) -> None:
     export_id = api("POST", "/exports", body={"query": QUERY}).body["export_id"]
     reply = api("POST", f"/exports/{export_id}/share", body=body)
     assert reply.status == 400
@@ -93,6 +104,6 @@ def test_bad_share_requests_are_400_and_change_nothing(api, body, message) -> No
     assert api("GET", f"/exports/{export_id}").body["shared_with"] == []
 
 
-def test_unknown_route_is_404_and_not_an_error(api) -> None:  # noqa: ANN001
+def test_unknown_route_is_404_and_not_an_error(api) -> None:
     assert api("GET", "/exports/x/y/z").status == 404
     assert api("GET", "/exports/not-a-uuid").status == 404
