@@ -8,6 +8,7 @@ The layer is built by CDK *local* bundling (``pip install --platform manylinux20
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,8 @@ RUNTIME = lambda_.Runtime.PYTHON_3_13
 PYTHON_VERSION = "3.13"
 ARCHITECTURE = lambda_.Architecture.ARM_64
 PIP_PLATFORM = "manylinux2014_aarch64"
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
+UV_PLATFORM = "aarch64-manylinux2014"  # the same platform in uv's spelling
 
 SERVICE_NAME = "export-service"
 METRICS_NAMESPACE = "ExportService"
@@ -70,15 +73,9 @@ class LocalLayerBundling:
     def try_bundle(self, output_dir: str, *, image=None, **_: object) -> bool:
         target = Path(output_dir) / "python"
         target.mkdir(parents=True, exist_ok=True)
-        flags = [
-            "--platform", PIP_PLATFORM,
-            "--implementation", "cp",
-            "--python-version", PYTHON_VERSION,
-            "--only-binary=:all:",
-            "--target", str(target),
-            "--requirement", str(self.requirements),
-        ]  # fmt: skip
-        subprocess.run([*_pip_command(), *flags], check=True, stdout=sys.stderr)  # noqa: S603 - fixed argv, no shell
+        command = install_command(target, self.requirements)
+        subprocess.run(command, check=True, stdout=sys.stderr)  # noqa: S603 - fixed argv, no shell
+        _drop_runtime_provided(target)
         shutil.copytree(
             self.package,
             target / self.package.name,
@@ -88,17 +85,41 @@ class LocalLayerBundling:
         return True
 
 
-def _pip_command() -> list[str]:
-    """pip from the running interpreter, or ``uv pip`` (same flags) in a uv venv without pip."""
-    try:
-        import pip  # noqa: F401
+def _drop_runtime_provided(target: Path) -> None:
+    """The AWS SDK comes with the Lambda runtime; a second copy (pulled in by aws-xray-sdk) only adds weight."""
+    for name in RUNTIME_PROVIDED:
+        for path in [target / name, *target.glob(f"{name}-*.dist-info")]:
+            if path.exists():
+                shutil.rmtree(path)
 
-        return [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile"]
-    except ImportError:
-        uv = shutil.which("uv")
-        if uv is None:
-            raise RuntimeError("layer bundling needs pip or uv on PATH") from None
-        return [uv, "pip", "install", "--quiet", "--no-compile", "--python", sys.executable]
+
+def install_command(target: Path, requirements: Path) -> list[str]:
+    """Wheels for Lambda (manylinux2014 aarch64, CPython 3.13) into ``target``, never an sdist build.
+
+    pip from the running interpreter when it has one; in a uv venv (no pip) ``uv pip`` with the
+    same meaning spelled uv's way.
+    """
+    if importlib.util.find_spec("pip") is not None:
+        return [
+            sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
+            "--platform", PIP_PLATFORM,
+            "--implementation", "cp",
+            "--python-version", PYTHON_VERSION,
+            "--only-binary=:all:",
+            "--target", str(target),
+            "--requirement", str(requirements),
+        ]  # fmt: skip
+    uv = shutil.which("uv")
+    if uv is None:
+        raise RuntimeError("layer bundling needs pip in the venv or uv on PATH")
+    return [
+        uv, "pip", "install", "--quiet", "--no-compile",
+        "--python-platform", UV_PLATFORM,
+        "--python-version", PYTHON_VERSION,
+        "--only-binary", ":all:",
+        "--target", str(target),
+        "--requirement", str(requirements),
+    ]  # fmt: skip
 
 
 class SharedLayer(Construct):

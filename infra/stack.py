@@ -13,11 +13,11 @@ from infra.database import Database
 from infra.functions import FunctionPlacement, PythonFunctionFactory, SharedLayer, function_environment
 from infra.identity import Identity
 from infra.migrations import Migrations
-from infra.nag import acknowledge
+from infra.nag import acknowledge, finding_resource
 from infra.network import Network
 from infra.operations import Operations
 from infra.queue import JobQueue
-from infra.storage import ExportStore
+from infra.storage import OUTPUTS_PREFIX, ExportStore
 from infra.workers import Worker
 
 
@@ -139,8 +139,8 @@ class ExportServiceStack(Stack):
 
     def _acknowledge_scoped_objects(self, store: ExportStore, api_function: Any, worker: Worker) -> None:
         """Object-level grants end in ``/*`` under a fixed prefix; nag reports each one."""
-        outputs = f"Resource::<{self.get_logical_id(store.bucket.node.default_child)}.Arn>/outputs/*"
-        source = f"Resource::arn:<AWS::Partition>:s3:::{store.source_bucket.bucket_name}/*"
+        outputs = finding_resource(self, store.bucket.arn_for_objects(f"{OUTPUTS_PREFIX}*"))
+        source = finding_resource(self, store.source_bucket.arn_for_objects("*"))
         for fn in (api_function, worker.function):
             acknowledge(
                 fn,
