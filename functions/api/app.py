@@ -183,7 +183,7 @@ def build_app(metrics: Metrics) -> APIGatewayHttpResolver:
     def delete_export(export_id: Annotated[str, Path(max_length=64)]) -> Response[None]:
         deps = dependencies()
         service.delete_export(export_id, caller=current_caller(app), jobs=deps.jobs, store=deps.store)
-        return Response(status_code=HTTPStatus.NO_CONTENT, body="")
+        return Response(status_code=HTTPStatus.NO_CONTENT, body=None)
 
     @app.post("/exports/<export_id>/share", summary="Share an export with users")
     def share(export_id: Annotated[str, Path(max_length=64)], body: Annotated[ShareRequest, Body()]) -> ExportStatus:

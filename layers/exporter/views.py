@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -53,11 +53,14 @@ class ExportStatus(BaseModel):
         )
 
 
-def export_details(export: Export, *, completed_at: datetime, rows: int, extra: dict[str, Any]) -> dict[str, Any]:
+def export_details(
+    export: Export, *, completed_at: datetime, expiration_days: int, rows: int, extra: dict[str, Any]
+) -> dict[str, Any]:
     """``export_details.json``: the status object without ``url`` and ``status``."""
     view = ExportStatus.of(export, now=completed_at).model_dump(mode="json", exclude={"url", "status"})
     view.update(
         completed_at=completed_at.isoformat(),
+        expires_at=(completed_at + timedelta(days=expiration_days)).isoformat(),
         message=None,
         progress={"rows_written": rows, "rows_total": rows},
         **extra,
