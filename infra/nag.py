@@ -11,10 +11,14 @@ MIN_REASON_LENGTH = 40
 
 
 def acknowledge(scope: IConstruct, *, id: str, reason: str) -> None:
-    """Accept finding ``id`` on ``scope`` and everything below it, for ``reason``."""
+    """Accept finding ``id`` (``AwsSolutions-S1``, ``AwsSolutions-IAM5[Resource::*]``) on ``scope`` and below.
+
+    Stored as ``AwsSolutions::<id>``, the plugin-qualified form CDK's validation report asks for.
+    """
     if len(reason.strip()) < MIN_REASON_LENGTH:
         raise ValueError(f"acknowledgement of {id} needs a specific reason, got {reason!r}")
-    Validations.of(scope).acknowledge(Acknowledgment(id=id, reason=reason))
+    pack = id.split("-", 1)[0]
+    Validations.of(scope).acknowledge(Acknowledgment(id=f"{pack}::{id}", reason=reason))
 
 
 def finding_resource(scope: IConstruct, arn: str) -> str:

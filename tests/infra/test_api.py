@@ -1,0 +1,72 @@
+import json
+
+from aws_cdk.assertions import Match
+
+OPEN = {"GET /health", "GET /openapi.json", "GET /docs"}
+AUTHORIZED = {
+    "GET /exports/fields",
+    "POST /exports",
+    "GET /exports",
+    "GET /exports/{export_id}",
+    "DELETE /exports/{export_id}",
+    "POST /exports/{export_id}/share",
+    "POST /exports/{export_id}/unshare",
+}
+
+
+def routes(synth) -> dict[str, dict]:
+    return {r["Properties"]["RouteKey"]: r["Properties"] for r in synth.resources("AWS::ApiGatewayV2::Route").values()}
+
+
+def test_given_the_api_then_only_health_and_docs_are_open_and_every_other_route_needs_a_jwt(dev) -> None:
+    by_key = routes(dev)
+    assert set(by_key) == OPEN | AUTHORIZED
+    authorizer_id = next(iter(dev.resources("AWS::ApiGatewayV2::Authorizer")))
+    for key in OPEN:
+        assert by_key[key]["AuthorizationType"] == "NONE", key
+        assert "AuthorizerId" not in by_key[key], key
+    for key in AUTHORIZED:
+        assert by_key[key]["AuthorizationType"] == "JWT", key
+        assert by_key[key]["AuthorizerId"] == {"Ref": authorizer_id}, key
+
+
+def test_given_cognito_mode_then_the_authorizer_trusts_the_stack_user_pool_and_client(dev) -> None:
+    pool_id = next(iter(dev.resources("AWS::Cognito::UserPool")))
+    client_id = next(iter(dev.resources("AWS::Cognito::UserPoolClient")))
+    authorizer = next(iter(dev.resources("AWS::ApiGatewayV2::Authorizer").values()))["Properties"]
+    assert authorizer["AuthorizerType"] == "JWT"
+    assert authorizer["IdentitySource"] == ["$request.header.Authorization"]
+    assert authorizer["JwtConfiguration"]["Audience"] == [{"Ref": client_id}]
+    assert {"Ref": pool_id} in authorizer["JwtConfiguration"]["Issuer"]["Fn::Join"][1]
+    dev.template.has_resource_properties(
+        "AWS::Cognito::UserPoolGroup", {"GroupName": "admin", "UserPoolId": {"Ref": pool_id}}
+    )
+    dev.template.has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {"AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True}, "MfaConfiguration": "OPTIONAL"},
+    )
+
+
+def test_given_prod_then_mfa_is_required(prod) -> None:
+    prod.template.has_resource_properties("AWS::Cognito::UserPool", {"MfaConfiguration": "ON"})
+
+
+def test_given_the_stage_then_it_throttles_and_writes_json_access_logs(dev) -> None:
+    stage = next(iter(dev.resources("AWS::ApiGatewayV2::Stage").values()))["Properties"]
+    assert stage["StageName"] == "$default"
+    assert stage["DefaultRouteSettings"] == {"ThrottlingRateLimit": 20, "ThrottlingBurstLimit": 40}
+    log_format = json.loads(stage["AccessLogSettings"]["Format"])
+    assert log_format["requestId"] == "$context.requestId"
+    assert log_format["status"] == "$context.status"
+    assert "Fn::GetAtt" in stage["AccessLogSettings"]["DestinationArn"]
+
+
+def test_given_a_ui_origin_then_cors_allows_only_it(dev, prod) -> None:
+    dev.template.has_resource_properties(
+        "AWS::ApiGatewayV2::Api",
+        {"CorsConfiguration": Match.object_like({"AllowOrigins": ["http://localhost:5173"]})},
+    )
+    prod.template.has_resource_properties(
+        "AWS::ApiGatewayV2::Api",
+        {"CorsConfiguration": Match.object_like({"AllowOrigins": ["https://exports.example.org"]})},
+    )

@@ -1,0 +1,80 @@
+from pathlib import Path
+
+EXPECTED_HANDLERS = {
+    "api.handler.lambda_handler",
+    "worker.handler.lambda_handler",
+    "worker.sweeper.lambda_handler",
+    "migrate.handler.lambda_handler",
+}
+COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "DATABASE_SECRET_ARN"}
+STORE_ENV = {"DATABASE_HOST", "S3_BUCKET", "SQS_QUEUE_URL", "MAX_RETRIES", "EXPORT_EXPIRATION_DAYS"}
+
+
+def test_given_every_service_function_then_it_is_arm64_python_traced_json_logged_in_the_vpc(dev) -> None:
+    functions = dev.app_functions()
+    assert {f["Properties"]["Handler"] for f in functions.values()} == EXPECTED_HANDLERS
+    layer_id = next(iter(dev.resources("AWS::Lambda::LayerVersion")))
+    for logical_id, fn in functions.items():
+        props = fn["Properties"]
+        assert props["Architectures"] == ["arm64"], logical_id
+        assert props["Runtime"] == "python3.13", logical_id
+        assert props["TracingConfig"] == {"Mode": "Active"}, logical_id
+        assert props["LoggingConfig"]["LogFormat"] == "JSON", logical_id
+        assert props["Layers"] == [{"Ref": layer_id}], logical_id
+        assert len(props["VpcConfig"]["SubnetIds"]) == 2, logical_id
+        assert props["VpcConfig"]["SecurityGroupIds"], logical_id
+
+
+def test_given_the_configuration_then_memory_and_timeouts_follow_it(dev, prod) -> None:
+    assert dev.function("worker.handler.lambda_handler")[1]["Properties"]["Timeout"] == 300
+    assert prod.function("worker.handler.lambda_handler")[1]["Properties"]["Timeout"] == 900
+    assert dev.function("api.handler.lambda_handler")[1]["Properties"]["MemorySize"] == 512
+    assert prod.function("api.handler.lambda_handler")[1]["Properties"]["MemorySize"] == 1024
+
+
+def test_given_each_function_then_it_reads_the_settings_its_model_declares(dev) -> None:
+    proxy_id = next(iter(dev.resources("AWS::RDS::DBProxy")))
+
+    def env(handler: str) -> dict:
+        return dev.function(handler)[1]["Properties"]["Environment"]["Variables"]
+
+    api, worker, sweeper, migrate = (
+        env("api.handler.lambda_handler"),
+        env("worker.handler.lambda_handler"),
+        env("worker.sweeper.lambda_handler"),
+        env("migrate.handler.lambda_handler"),
+    )
+    assert set(api) == COMMON_ENV | STORE_ENV | {"DOWNLOAD_URL_TTL_SECONDS", "MAX_BODY_BYTES"}
+    assert set(worker) == COMMON_ENV | STORE_ENV | {"SOURCE_BUCKET", "LEASE_SECONDS", "RETRY_BACKOFF_SECONDS"}
+    assert set(sweeper) == COMMON_ENV | STORE_ENV | {"DLQ_URL"}
+    assert set(migrate) == COMMON_ENV | {"MIGRATIONS_DIGEST"}
+    for variables in (api, worker, sweeper):
+        assert variables["DATABASE_HOST"] == {"Fn::GetAtt": [proxy_id, "Endpoint"]}
+        assert variables["MAX_RETRIES"] == "3"
+        assert variables["EXPORT_EXPIRATION_DAYS"] == "7"
+    assert worker["SOURCE_BUCKET"] == "ad-observatory-images-dev"
+
+
+def test_given_each_function_asset_then_it_holds_only_its_own_package(dev) -> None:
+    for fn in dev.app_functions().values():
+        package = fn["Properties"]["Handler"].split(".")[0]
+        asset_hash = fn["Metadata"]["aws:asset:path"]
+        entries = {p.name for p in (dev.outdir / asset_hash).iterdir()}
+        assert entries == {package}, (package, entries)
+        assert not list((dev.outdir / asset_hash).rglob("__pycache__"))
+
+
+def test_given_the_layer_then_it_targets_arm64_and_the_function_runtime(dev) -> None:
+    layer = next(iter(dev.resources("AWS::Lambda::LayerVersion").values()))["Properties"]
+    assert layer["CompatibleArchitectures"] == ["arm64"]
+    assert layer["CompatibleRuntimes"] == ["python3.13"]
+
+
+def test_given_the_layer_bundling_then_it_installs_aarch64_binary_wheels_only(tmp_path: Path) -> None:
+    from infra.functions import install_command
+
+    command = " ".join(install_command(tmp_path / "python", Path("layers/requirements.txt")))
+    assert "--only-binary" in command and ":all:" in command
+    assert "--python-version 3.13" in command
+    assert "manylinux2014_aarch64" in command or "aarch64-manylinux2014" in command
+    assert f"--target {tmp_path / 'python'}" in command

@@ -1,0 +1,93 @@
+# Actions that have no resource-level permissions, each acknowledged (with its reason) in infra/.
+JUSTIFIED_STAR_ACTIONS = {
+    "xray:PutTraceSegments",  # active tracing (infra/functions.py)
+    "xray:PutTelemetryRecords",
+    "logs:PutRetentionPolicy",  # CDK's LogRetention helper for the RDS log groups (infra/stack.py)
+    "logs:DeleteRetentionPolicy",
+}
+
+
+def statements(synth):
+    for logical_id, policy in synth.resources("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            yield logical_id, statement
+    for logical_id, role in synth.resources("AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                yield logical_id, statement
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def test_given_every_iam_policy_then_star_resources_carry_only_justified_actions(dev) -> None:
+    for logical_id, statement in statements(dev):
+        if "*" in as_list(statement.get("Resource", [])):
+            assert set(as_list(statement["Action"])) <= JUSTIFIED_STAR_ACTIONS, (logical_id, statement)
+        for action in as_list(statement["Action"]):
+            assert action != "*" and not action.endswith(":*"), (logical_id, action)
+
+
+def policy_of(synth, handler: str) -> list[dict]:
+    fn_id, fn = synth.function(handler)
+    role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in synth.resources("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def s3_grants(synth, handler: str) -> dict[str, set[str]]:
+    grants: dict[str, set[str]] = {}
+    for statement in policy_of(synth, handler):
+        actions = {a for a in as_list(statement["Action"]) if a.startswith("s3:")}
+        if actions:
+            grants[str(statement["Resource"])] = actions
+    return grants
+
+
+def test_given_the_worker_then_it_writes_outputs_and_only_reads_the_source_bucket(dev) -> None:
+    grants = s3_grants(dev, "worker.handler.lambda_handler")
+    by_actions = {frozenset(v): k for k, v in grants.items()}
+    write = by_actions[frozenset({"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"})]
+    read = by_actions[frozenset({"s3:GetObject"})]
+    assert "/outputs/*" in write
+    assert "ad-observatory-images-dev/*" in read
+    assert len(grants) == 2
+
+
+def test_given_the_api_then_it_gets_and_deletes_outputs_only(dev) -> None:
+    grants = s3_grants(dev, "api.handler.lambda_handler")
+    assert list(grants.values()) == [{"s3:GetObject", "s3:DeleteObject"}]
+    assert "/outputs/*" in next(iter(grants))
+
+
+def test_given_the_sweeper_then_it_consumes_the_dlq_and_sends_to_the_job_queue(dev) -> None:
+    actions = {a for s in policy_of(dev, "worker.sweeper.lambda_handler") for a in as_list(s["Action"])}
+    assert {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions
+    assert "secretsmanager:GetSecretValue" in actions
+
+
+def test_given_a_deploy_then_migrations_run_after_the_database_and_before_the_new_code(dev) -> None:
+    trigger_id, trigger = next(iter(dev.resources("Custom::Trigger").items()))
+    migrate_id, _ = dev.function("migrate.handler.lambda_handler")
+    instance_id = next(iter(dev.resources("AWS::RDS::DBInstance")))
+    assert trigger["Properties"]["InvocationType"] == "RequestResponse"
+    version_id = trigger["Properties"]["HandlerArn"]["Ref"]
+    assert dev.resources("AWS::Lambda::Version")[version_id]["Properties"]["FunctionName"] == {"Ref": migrate_id}
+    assert instance_id in trigger["DependsOn"]
+    for handler in ("api.handler.lambda_handler", "worker.handler.lambda_handler", "worker.sweeper.lambda_handler"):
+        fn_id, fn = dev.function(handler)
+        assert trigger_id in fn["DependsOn"], handler
+
+
+def test_given_a_new_migration_file_then_the_migrate_function_changes(dev, tmp_path) -> None:
+    from infra.functions import LAYERS_DIR, source_digest
+
+    digest = dev.function("migrate.handler.lambda_handler")[1]["Properties"]["Environment"]["Variables"][
+        "MIGRATIONS_DIGEST"
+    ]
+    assert digest.startswith(source_digest(LAYERS_DIR / "requirements.txt", LAYERS_DIR / "exporter"))
