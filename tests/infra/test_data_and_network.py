@@ -60,7 +60,7 @@ def test_given_the_database_then_only_the_proxy_and_the_migrator_reach_it(dev) -
     db_sg = instance["VPCSecurityGroups"][0]["Fn::GetAtt"][0]
     proxy = next(iter(dev.resources("AWS::RDS::DBProxy").values()))["Properties"]
     proxy_sg = proxy["VpcSecurityGroupIds"][0]["Fn::GetAtt"][0]
-    migrate_id, migrate = dev.function("migrate.handler.lambda_handler")
+    _migrate_id, migrate = dev.function("migrate.handler.lambda_handler")
     migrate_sg = migrate["Properties"]["VpcConfig"]["SecurityGroupIds"][0]["Fn::GetAtt"][0]
     sources = {
         rule["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0]

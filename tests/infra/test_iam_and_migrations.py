@@ -30,7 +30,7 @@ def test_given_every_iam_policy_then_star_resources_carry_only_justified_actions
 
 
 def policy_of(synth, handler: str) -> list[dict]:
-    fn_id, fn = synth.function(handler)
+    _fn_id, fn = synth.function(handler)
     role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
     return [
         statement
@@ -80,7 +80,7 @@ def test_given_a_deploy_then_migrations_run_after_the_database_and_before_the_ne
     assert dev.resources("AWS::Lambda::Version")[version_id]["Properties"]["FunctionName"] == {"Ref": migrate_id}
     assert instance_id in trigger["DependsOn"]
     for handler in ("api.handler.lambda_handler", "worker.handler.lambda_handler", "worker.sweeper.lambda_handler"):
-        fn_id, fn = dev.function(handler)
+        _fn_id, fn = dev.function(handler)
         assert trigger_id in fn["DependsOn"], handler
 
 

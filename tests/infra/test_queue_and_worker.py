@@ -3,7 +3,7 @@ from aws_cdk.assertions import Match
 
 def queues(synth) -> tuple[dict, dict, str]:
     all_queues = synth.resources("AWS::SQS::Queue")
-    jobs_id, jobs = next((k, v) for k, v in all_queues.items() if "RedrivePolicy" in v["Properties"])
+    _jobs_id, jobs = next((k, v) for k, v in all_queues.items() if "RedrivePolicy" in v["Properties"])
     dlq_id = jobs["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
     return jobs, all_queues[dlq_id], dlq_id
 
