@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import UnknownField
@@ -37,6 +37,24 @@ def extract(document: Any, path: str) -> Any:
     return _walk(document, path.split("."))
 
 
+def getter(path: str) -> Callable[[Any], Any]:
+    """``extract`` for one path, with the common case (nested objects, no lists) kept fast."""
+    keys = path.split(".")
+
+    def get(document: Any) -> Any:
+        value = document
+        for i, key in enumerate(keys):
+            if isinstance(value, dict):
+                value = value.get(key)
+            elif isinstance(value, list):
+                return _walk(value, keys[i:])
+            else:
+                return MISSING
+        return value
+
+    return get
+
+
 def _walk(value: Any, keys: list[str]) -> Any:
     if not keys:
         return value
@@ -57,3 +75,9 @@ def _walk(value: Any, keys: list[str]) -> Any:
 def project(document: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:
     """The chosen fields of one document, keyed by path, in order."""
     return {path: extract(document, path) for path in paths}
+
+
+def projector(paths: Sequence[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """``project`` for a fixed list of paths, compiled once per export."""
+    getters = [(path, getter(path)) for path in paths]
+    return lambda document: {path: get(document) for path, get in getters}

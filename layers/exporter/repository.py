@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 import psycopg2
 import psycopg2.errors
 import psycopg2.extras
@@ -378,7 +379,7 @@ class ObservationsSnapshot:
     def rows(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(observation_id, document) in a stable order."""
         self._passes += 1
-        loads = json.loads
+        loads = orjson.loads
         with self._conn.cursor(name=f"observations_{self._passes}") as cur:
             cur.itersize = self._batch
             cur.execute(SELECT_OBSERVATIONS.format(where=self._where), self._params)

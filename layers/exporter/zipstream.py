@@ -136,9 +136,7 @@ class ZipStream:
         encoded = name.encode("utf-8")
         crc = zlib.crc32(data)
         if compress:
-            compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
-            payload = compressor.compress(data) + compressor.flush()
-            method = _DEFLATED
+            payload, method = zlib.compress(data, 6, wbits=-15), _DEFLATED
         else:
             payload, method = data, _STORED
         offset = self._offset

@@ -1,0 +1,160 @@
+"""Worker export throughput and memory against PostgreSQL ``COPY ... TO STDOUT``.
+
+    make bench            # 100,000 and 1,000,000 rows
+    BENCH_ROWS=200000 make bench
+
+Starts its own PostgreSQL (pgserver) and a moto server in a separate process, loads a
+synthetic observations table, then runs each measurement in a fresh child process so its
+peak RSS is its own: one worker export through the real worker handler (default fields, no
+images), and COPY of the same SELECT into a null sink.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from exporter.db import apply_migrations, connect_url
+from local.services import LOCAL_AWS_ENV, create_aws_resources, free_port, start_postgres
+
+BASE_EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z; row i is observed BASE_EPOCH + i seconds
+
+GENERATE = """
+INSERT INTO observations (observation_id, observer_id, platform, observed_at, rdo)
+SELECT oid, observer, platform, to_timestamp(%(base)s + i),
+       jsonb_build_object(
+         'version', 2.0,
+         'observer', jsonb_build_object(
+           'uuid', observer,
+           'device', jsonb_build_object('dimensions', jsonb_build_object('w', '1080', 'h', '2400'),
+                                        'os_version', '5.15.148-android14-11', 'api_level', 35,
+                                        'device', 'akita', 'model', 'Pixel 8a (akita)')),
+         'observation', jsonb_build_object(
+           'uuid', oid, 'observed_on_device_at', %(base)s + i, 'platform', platform,
+           'ad_format', 'FEED_BASED',
+           'keyframes', jsonb_build_array(jsonb_build_object(
+             'observed_at', %(base)s + i, 'y_offset', 0,
+             'screenshot_cropped', observer || '/temp-v2/' || oid || '/480.jpg',
+             'ocr_data', jsonb_build_array(
+               jsonb_build_object('x', 147, 'y', 25, 'w', 80, 'h', 38, 'text', 'Raiz', 'confidence', 0.99998),
+               jsonb_build_object('x', 144, 'y', 76, 'w', 169, 'h', 43, 'text', 'Sponsored', 'confidence', 0.9998),
+               jsonb_build_object('x', 32, 'y', 1728, 'w', 698, 'h', 48,
+                                  'text', 'Paid for by Raiz Invest Australia Limited ' || i, 'confidence', 0.92))))),
+         'media', jsonb_build_array(observer || '/temp-v2/' || oid || '/480.jpg'),
+         'attributes', jsonb_build_object('starred', jsonb_build_object('value', i %% 7 = 0)),
+         'tags', jsonb_build_array('finance', 'tag-' || (i %% 50)),
+         'classifications', jsonb_build_array(jsonb_build_object('label', 'finance', 'score', 0.8)))
+FROM (
+  SELECT i,
+         ((%(base)s::bigint + i) * 1000)::text || '.' || md5(i::text)::uuid::text AS oid,
+         md5((i %% 997)::text)::uuid::text AS observer,
+         (ARRAY['FACEBOOK', 'INSTAGRAM', 'TIKTOK', 'YOUTUBE'])[1 + i %% 4] AS platform
+  FROM generate_series(%(start)s, %(stop)s) AS i
+) AS g
+"""
+
+
+def query_for(rows: int) -> dict:
+    return {"method": "DATETIME_BEFORE", "args": [str((BASE_EPOCH + rows) * 1000)]}
+
+
+def load_dataset(url: str, rows: int) -> float:
+    conn = connect_url(url)
+    apply_migrations(conn)
+    started = time.perf_counter()
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM observations")
+        have = cur.fetchone()[0]
+        step = 100_000
+        for start in range(have, rows, step):
+            cur.execute(GENERATE, {"base": BASE_EPOCH, "start": start, "stop": min(start + step, rows) - 1})
+        cur.execute("VACUUM ANALYZE observations")
+    conn.close()
+    return time.perf_counter() - started
+
+
+def run_child(mode: str, rows: int, env: dict[str, str]) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.measure", mode, str(rows)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    sizes = sorted({int(x) for x in os.environ.get("BENCH_ROWS", "100000,1000000").split(",")})
+    with tempfile.TemporaryDirectory(prefix="export-bench-") as tmp:
+        pg = start_postgres(Path(tmp) / "pg")
+        port = free_port()
+        moto = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            endpoint = f"http://127.0.0.1:{port}"
+            os.environ.update(LOCAL_AWS_ENV)
+            for _ in range(100):
+                try:
+                    aws = create_aws_resources(endpoint, prefix="bench")
+                    break
+                except Exception:
+                    time.sleep(0.1)
+            load_seconds = load_dataset(pg.url, max(sizes))
+            print(f"dataset: {max(sizes):,} observations loaded in {load_seconds:.1f} s", flush=True)
+            env = {
+                **os.environ,
+                **LOCAL_AWS_ENV,
+                "AWS_ENDPOINT_URL": endpoint,
+                "DATABASE_URL": pg.url,
+                "S3_BUCKET": aws.exports_bucket,
+                "SOURCE_BUCKET": aws.source_bucket,
+                "SQS_QUEUE_URL": aws.queue_url,
+                "POWERTOOLS_SERVICE_NAME": "export-bench",
+                "POWERTOOLS_METRICS_NAMESPACE": "ExportBench",
+                "POWERTOOLS_LOG_LEVEL": "WARNING",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "PYTHONPATH": os.pathsep.join(["layers", "functions", "."]),
+            }
+            results = {}
+            for rows in sizes:
+                worker = run_child("worker", rows, env)
+                copy = run_child("copy", rows, env)
+                results[rows] = (worker, copy)
+                print_row(rows, worker, copy)
+            if len(sizes) >= 2:
+                small, large = results[sizes[0]][0], results[sizes[-1]][0]
+                growth = large["peak_rss_mb"] / small["peak_rss_mb"] - 1
+                verdict = "flat (within 20%)" if abs(growth) <= 0.20 else "NOT flat (over 20%)"
+                print(
+                    f"worker peak RSS {sizes[0]:,} → {sizes[-1]:,} rows: "
+                    f"{small['peak_rss_mb']:.0f} → {large['peak_rss_mb']:.0f} MB ({growth:+.1%}), {verdict}"
+                )
+        finally:
+            moto.terminate()
+            moto.wait(timeout=10)
+            pg.stop()
+
+
+def print_row(rows: int, worker: dict, copy: dict) -> None:
+    for name, r in (("worker export", worker), ("COPY TO STDOUT", copy)):
+        print(
+            f"{rows:>9,} rows  {name:<15} {r['seconds']:7.1f} s  {r['rows'] / r['seconds']:>10,.0f} rows/s  "
+            f"{r['bytes'] / r['seconds'] / 1e6:7.1f} MB/s  ({r['bytes'] / 1e6:,.1f} MB out)  "
+            f"peak RSS {r['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
+    ratio = (worker["rows"] / worker["seconds"]) / (copy["rows"] / copy["seconds"])
+    print(f"{rows:>9,} rows  worker/COPY throughput ratio: {ratio:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""One measurement in its own process (so peak RSS is its own); prints one JSON line."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+import uuid
+
+from bench.export_bench import query_for
+from exporter.db import connect_url
+from exporter.query import compile_query
+from exporter.repository import SELECT_OBSERVATIONS
+
+
+class NullSink:
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def write(self, data: str | bytes) -> int:
+        self.bytes += len(data)
+        return len(data)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_copy(rows: int) -> dict:
+    compiled = compile_query(query_for(rows))
+    conn = connect_url(os.environ["DATABASE_URL"])
+    sink = NullSink()
+    started = time.perf_counter()
+    with conn.cursor() as cur:
+        select = cur.mogrify(SELECT_OBSERVATIONS.format(where=compiled.sql), compiled.params).decode()
+        cur.copy_expert(f"COPY ({select}) TO STDOUT", sink)
+    seconds = time.perf_counter() - started
+    return {"rows": rows, "seconds": seconds, "bytes": sink.bytes, "peak_rss_mb": peak_rss_mb()}
+
+
+def measure_worker(rows: int) -> dict:
+    import boto3
+
+    from exporter.db import Database
+    from exporter.models import ExportMessage, ExportParameters
+    from exporter.repository import ExportsRepository, FieldsRepository
+    from tests.support import context, sqs_event
+    from worker.handler import lambda_handler
+
+    db = Database(lambda: connect_url(os.environ["DATABASE_URL"]))
+    fields = [f.path for f in FieldsRepository(db).catalogue() if f.is_default]
+    parameters = ExportParameters(query=query_for(rows), fields=fields, include_images=False)
+    export = ExportsRepository(db).create(
+        export_id=uuid.uuid4(), creator_id="bench", parameters=parameters, max_retries=0, query_string="bench"
+    )
+    message = ExportMessage(
+        export_id=export.export_id, creator_id="bench", export_parameters=parameters, attempt=1, max_retries=0
+    )
+    started = time.perf_counter()
+    response = lambda_handler(sqs_event(message.model_dump_json()), context())
+    seconds = time.perf_counter() - started
+    done = ExportsRepository(db).get(export.export_id)
+    if response["batchItemFailures"] or done is None or done.status.value != "completed":
+        raise SystemExit(f"export did not complete: {response} {done}")
+    assert done.progress.rows_written == rows, (done.progress, rows)
+    head = boto3.client("s3").head_object(Bucket=os.environ["S3_BUCKET"], Key=done.s3_key)
+    return {"rows": rows, "seconds": seconds, "bytes": head["ContentLength"], "peak_rss_mb": peak_rss_mb()}
+
+
+if __name__ == "__main__":
+    mode, count = sys.argv[1], int(sys.argv[2])
+    result = measure_worker(count) if mode == "worker" else measure_copy(count)
+    print(json.dumps(result))
