@@ -146,7 +146,9 @@ class SharedLayer(Construct):
                     command=[
                         "bash",
                         "-c",
-                        "pip install --no-compile -r requirements.txt -t /asset-output/python"
+                        f"pip install --no-compile --platform {PIP_PLATFORM} --implementation cp"
+                        f" --python-version {PYTHON_VERSION} --only-binary=:all:"
+                        " -r requirements.txt -t /asset-output/python"
                         " && cp -r exporter /asset-output/python/exporter",
                     ],
                 ),

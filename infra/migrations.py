@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import triggers
 from constructs import Construct, IConstruct
@@ -30,6 +30,7 @@ class Migrations(Construct):
         database: Database,
         environment: Mapping[str, str],
         layer_digest: str,
+        after: Sequence[IConstruct] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         code_digest = source_digest(FUNCTIONS_DIR / "migrate")
@@ -49,7 +50,9 @@ class Migrations(Construct):
             handler=self.function,
             timeout=config.migrate.timeout,
             invocation_type=triggers.InvocationType.REQUEST_RESPONSE,
-            execute_after=[database.instance],
+            # The whole database (instance, proxy, security-group rules) and whatever else the migrator
+            # reaches (the Secrets Manager endpoint) must exist before it runs.
+            execute_after=[database, *after],
             execute_on_handler_change=True,
         )
 

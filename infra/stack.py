@@ -56,6 +56,7 @@ class ExportServiceStack(Stack):
             database=database,
             environment=function_environment(database_secret_arn=secret_arn, database_host=None),
             layer_digest=layer.digest,
+            after=[network],
         )
         worker = Worker(
             self,

@@ -79,6 +79,18 @@ def test_given_a_deploy_then_migrations_run_after_the_database_and_before_the_ne
     version_id = trigger["Properties"]["HandlerArn"]["Ref"]
     assert dev.resources("AWS::Lambda::Version")[version_id]["Properties"]["FunctionName"] == {"Ref": migrate_id}
     assert instance_id in trigger["DependsOn"]
+    # ... and after the rules that let the migrator reach the instance and Secrets Manager.
+    migrate_sg = dev.function("migrate.handler.lambda_handler")[1]["Properties"]["VpcConfig"]["SecurityGroupIds"][0]
+    migrator_rules = {
+        rule_id
+        for rule_id, rule in dev.resources("AWS::EC2::SecurityGroupIngress").items()
+        if rule["Properties"].get("SourceSecurityGroupId") == migrate_sg
+    }
+    db_sg = next(iter(dev.resources("AWS::RDS::DBInstance").values()))["Properties"]["VPCSecurityGroups"][0]
+    targets = {str(dev.resources("AWS::EC2::SecurityGroupIngress")[r]["Properties"]["GroupId"]) for r in migrator_rules}
+    assert str(db_sg) in targets
+    assert any("SecretsManager" in target for target in targets)
+    assert migrator_rules <= set(trigger["DependsOn"])
     for handler in ("api.handler.lambda_handler", "worker.handler.lambda_handler", "worker.sweeper.lambda_handler"):
         _fn_id, fn = dev.function(handler)
         assert trigger_id in fn["DependsOn"], handler
