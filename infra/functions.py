@@ -57,7 +57,7 @@ def source_digest(*paths: Path) -> str:
         for path in files:
             if "__pycache__" in path.parts or path.suffix == ".pyc":
                 continue
-            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(str(path.relative_to(base.parent)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

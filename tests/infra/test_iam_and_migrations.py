@@ -96,10 +96,21 @@ def test_given_a_deploy_then_migrations_run_after_the_database_and_before_the_ne
         assert trigger_id in fn["DependsOn"], handler
 
 
-def test_given_a_new_migration_file_then_the_migrate_function_changes(dev, tmp_path) -> None:
-    from infra.functions import LAYERS_DIR, source_digest
+def test_given_the_migrate_function_then_it_carries_the_layer_digest(dev) -> None:
+    variables = dev.function("migrate.handler.lambda_handler")[1]["Properties"]["Environment"]["Variables"]
+    layer = dev.stack.node.find_child("Shared")
+    assert variables["MIGRATIONS_DIGEST"].startswith(f"{layer.digest}-")
 
-    digest = dev.function("migrate.handler.lambda_handler")[1]["Properties"]["Environment"]["Variables"][
-        "MIGRATIONS_DIGEST"
-    ]
-    assert digest.startswith(source_digest(LAYERS_DIR / "requirements.txt", LAYERS_DIR / "exporter"))
+
+def test_given_a_new_migration_file_then_the_digest_changes(tmp_path) -> None:
+    from infra.functions import source_digest
+
+    package = tmp_path / "exporter"
+    (package / "migrations").mkdir(parents=True)
+    (package / "migrations" / "0001_exports.sql").write_text("CREATE TABLE exports ();")
+    before = source_digest(package)
+    (package / "migrations" / "__pycache__").mkdir()
+    (package / "migrations" / "__pycache__" / "x.pyc").write_bytes(b"noise")
+    assert source_digest(package) == before
+    (package / "migrations" / "0002_more.sql").write_text("ALTER TABLE exports ADD COLUMN x int;")
+    assert source_digest(package) != before
