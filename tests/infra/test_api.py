@@ -1,7 +1,9 @@
 import json
+from pathlib import Path
 
 from aws_cdk.assertions import Match
 
+ROOT = Path(__file__).resolve().parents[2]
 OPEN = {"GET /health", "GET /openapi.json", "GET /docs"}
 AUTHORIZED = {
     "GET /exports/fields",
@@ -70,3 +72,24 @@ def test_given_a_ui_origin_then_cors_allows_only_it(dev, prod) -> None:
         "AWS::ApiGatewayV2::Api",
         {"CorsConfiguration": Match.object_like({"AllowOrigins": ["https://exports.example.org"]})},
     )
+
+
+def test_given_an_existing_oidc_issuer_then_no_user_pool_is_created_and_the_authorizer_trusts_it(
+    tmp_path,
+) -> None:
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from infra.app import build_app
+
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    context["environments"]["dev"]["auth"] = {"issuer": "https://login.example.org/", "audience": ["exports"]}
+    app = cdk.App(context={**context, "aws:cdk:bundling-stacks": []}, outdir=str(tmp_path))
+    app, stack = build_app(app)
+    template = Template.from_stack(stack)
+    assert not template.find_resources("AWS::Cognito::UserPool")
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::Authorizer",
+        {"JwtConfiguration": {"Issuer": "https://login.example.org/", "Audience": ["exports"]}},
+    )
+    assert "UserPoolId" not in template.find_outputs("*")
