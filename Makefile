@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install dev test test-fast lint format bench clean
+.PHONY: install dev test test-fast lint format bench clean openapi
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -44,3 +44,7 @@ clean:
 	rm -rf $(VENV) $(TOOLS) .local cdk.out .pytest_cache .mypy_cache .ruff_cache
 
 -include infra/Makefile.inc
+
+openapi: install  ## regenerate docs/openapi.json from the API's routes
+	$(PY) -c "import json; from aws_lambda_powertools import Metrics; from api.app import build_app; \
+	print(json.dumps(json.loads(build_app(Metrics()).get_openapi_json_schema()), indent=2, sort_keys=True))" > docs/openapi.json

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from exporter.export_job import run_export
+from exporter.export_job import Outcome, run_export
 from exporter.models import ExportMessage
 from worker.dependencies import worker
 
@@ -17,6 +17,13 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
+METRIC_BY_OUTCOME = {
+    Outcome.COMPLETED: "ExportsCompleted",
+    Outcome.FAILED: "ExportsFailed",
+    Outcome.RETRYING: "ExportsRetried",
+    Outcome.SKIPPED: "MessagesSkipped",
+    Outcome.LEASE_LOST: "LeasesLost",
+}
 
 
 @tracer.capture_method
@@ -24,9 +31,12 @@ def run_export_record(record: SQSRecord) -> str:
     message = ExportMessage.model_validate_json(record.body)  # malformed: raise → retried → DLQ
     logger.set_correlation_id(str(message.export_id))
     deps = worker()
-    outcome = run_export(message, deps.ports, deps.config, owner=f"{record.message_id}:{message.attempt}")
-    metrics.add_metric(name=f"Exports{outcome.value.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
-    return outcome.value
+    result = run_export(message, deps.ports, deps.config, owner=f"{record.message_id}:{message.attempt}")
+    metrics.add_metric(name=METRIC_BY_OUTCOME[result.outcome], unit=MetricUnit.Count, value=1)
+    if result.outcome is Outcome.COMPLETED:
+        metrics.add_metric(name="RowsExported", unit=MetricUnit.Count, value=result.rows)
+        metrics.add_metric(name="BytesExported", unit=MetricUnit.Bytes, value=result.bytes)
+    return result.outcome.value
 
 
 @logger.inject_lambda_context

@@ -40,6 +40,13 @@ class Outcome(StrEnum):
     LEASE_LOST = "lease_lost"
 
 
+@dataclass(frozen=True)
+class RunResult:
+    outcome: Outcome
+    rows: int = 0
+    bytes: int = 0
+
+
 class LeaseLost(Exception):
     """Another run took the job over (the sweeper judged this one dead) or it was deleted."""
 
@@ -159,7 +166,7 @@ def build_archive(
     return key, size, stats.rows, extra
 
 
-def run_export(message: ExportMessage, ports: WorkerPorts, config: WorkerConfig, *, owner: str) -> Outcome:
+def run_export(message: ExportMessage, ports: WorkerPorts, config: WorkerConfig, *, owner: str) -> RunResult:
     """Run one attempt for ``message``. Raises only when the outcome could not be recorded."""
     export_id = message.export_id
     if not ports.jobs.claim(export_id, message.attempt, owner=owner, lease_seconds=config.lease_seconds):
@@ -167,19 +174,19 @@ def run_export(message: ExportMessage, ports: WorkerPorts, config: WorkerConfig,
             "message skipped: the export is gone, already claimed, or this attempt is stale",
             extra={"attempt": message.attempt},
         )
-        return Outcome.SKIPPED
+        return RunResult(Outcome.SKIPPED)
     export = ports.jobs.get(export_id)
     if export is None:  # deleted between claim and read
-        return Outcome.SKIPPED
+        return RunResult(Outcome.SKIPPED)
     logger.info("export claimed", extra={"attempt": message.attempt, "max_retries": message.max_retries})
     started = time.monotonic()
     try:
         key, size, rows, extra = build_archive(export, ports, config, owner)
     except LeaseLost:
         logger.warning("lease lost: another run owns this export now, or it was deleted")
-        return Outcome.LEASE_LOST
+        return RunResult(Outcome.LEASE_LOST)
     except Exception as error:
-        return _after_failure(message, export, ports, config, owner, error)
+        return RunResult(_after_failure(message, export, ports, config, owner, error))
 
     if not ports.jobs.complete(
         export_id,
@@ -192,7 +199,7 @@ def run_export(message: ExportMessage, ports: WorkerPorts, config: WorkerConfig,
     ):
         if ports.jobs.get(export_id) is None:  # deleted while running: leave nothing behind
             ports.s3.delete_object(Bucket=config.exports_bucket, Key=key)
-        return Outcome.LEASE_LOST
+        return RunResult(Outcome.LEASE_LOST)
     seconds = time.monotonic() - started
     logger.info(
         "export completed",
@@ -203,7 +210,7 @@ def run_export(message: ExportMessage, ports: WorkerPorts, config: WorkerConfig,
             "missing_images": extra["missing_images_count"],
         },
     )
-    return Outcome.COMPLETED
+    return RunResult(Outcome.COMPLETED, rows=rows, bytes=size)
 
 
 def _after_failure(

@@ -328,3 +328,19 @@ def test_unknown_export_message_is_skipped(run_worker) -> None:
         }
     )
     assert run_worker(body)["batchItemFailures"] == []
+
+
+def test_completed_export_publishes_its_metrics(api, db, jobs_queue, run_worker, capsys) -> None:  # noqa: ANN001
+    insert_observations(db, [observation(i) for i in range(3)])
+    api("POST", "/exports", body={"query": ALL_FIELDS_QUERY})
+    capsys.readouterr()
+    run_worker(*jobs_queue.take())
+    emitted: dict[str, float] = {}
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            for name, value in json.loads(line).items():
+                if isinstance(value, list | int | float) and name != "_aws":
+                    emitted[name] = float(value[0] if isinstance(value, list) else value)
+    assert emitted["ExportsCompleted"] == 1
+    assert emitted["RowsExported"] == 3
+    assert emitted["BytesExported"] > 0
