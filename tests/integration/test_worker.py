@@ -330,7 +330,7 @@ def test_unknown_export_message_is_skipped(run_worker) -> None:
     assert run_worker(body)["batchItemFailures"] == []
 
 
-def test_completed_export_publishes_its_metrics(api, db, jobs_queue, run_worker, capsys) -> None:  # noqa: ANN001
+def test_completed_export_publishes_its_metrics(api, db, jobs_queue, run_worker, capsys) -> None:
     insert_observations(db, [observation(i) for i in range(3)])
     api("POST", "/exports", body={"query": ALL_FIELDS_QUERY})
     capsys.readouterr()
