@@ -38,9 +38,6 @@ PIP_PLATFORM = "manylinux2014_aarch64"
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 UV_PLATFORM = "aarch64-manylinux2014"  # the same platform in uv's spelling
 
-SERVICE_NAME = "export-service"
-METRICS_NAMESPACE = "ExportService"
-
 _NOISE = ["__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache", "*.egg-info"]
 
 
@@ -252,22 +249,3 @@ def acknowledge_lambda_basics(fn: lambda_.Function, config: EnvConfig) -> None:
         reason=f"Pinned to {RUNTIME.name}: the layer's wheels are built for cp{PYTHON_VERSION.replace('.', '')} "
         "and the runtime moves together with the layer build in functions.py.",
     )
-
-
-def function_environment(
-    *,
-    database_secret_arn: str,
-    database_host: str | None,
-    extra: Mapping[str, str | int] | None = None,
-) -> dict[str, str]:
-    """The environment every function reads (see layers/exporter/settings.py): one place sets it."""
-    env: dict[str, str] = {
-        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "DATABASE_SECRET_ARN": database_secret_arn,
-    }
-    if database_host:
-        env["DATABASE_HOST"] = database_host
-    env.update({key: str(value) for key, value in (extra or {}).items()})
-    return env

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from aws_cdk import triggers
 from constructs import Construct, IConstruct
 
 from infra.config import EnvConfig
 from infra.database import Database
+from infra.environment import ServiceEnvironment
 from infra.functions import FUNCTIONS_DIR, PythonFunctionFactory, source_digest
 
 
@@ -28,7 +29,7 @@ class Migrations(Construct):
         config: EnvConfig,
         factory: PythonFunctionFactory,
         database: Database,
-        environment: Mapping[str, str],
+        environment: ServiceEnvironment,
         layer_digest: str,
         after: Sequence[IConstruct] = (),
     ) -> None:
@@ -39,7 +40,7 @@ class Migrations(Construct):
             "Function",
             handler="migrate.handler.lambda_handler",
             sizing=config.migrate,
-            environment={**environment, "MIGRATIONS_DIGEST": f"{layer_digest}-{code_digest}"},
+            environment=environment.migrate(f"{layer_digest}-{code_digest}"),
             description="Applies database migrations during deploy",
         )
         database.secret.grant_read(self.function)

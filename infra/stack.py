@@ -10,7 +10,8 @@ from constructs import Construct
 from infra.api import Api
 from infra.config import EnvConfig
 from infra.database import Database
-from infra.functions import FunctionPlacement, PythonFunctionFactory, SharedLayer, function_environment
+from infra.environment import ServiceEnvironment
+from infra.functions import FunctionPlacement, PythonFunctionFactory, SharedLayer
 from infra.identity import Identity
 from infra.migrations import Migrations
 from infra.nag import acknowledge, finding_resource
@@ -38,15 +39,7 @@ class ExportServiceStack(Stack):
             ),
         )
 
-        secret_arn = database.secret.secret_arn
-        proxy_host = database.proxy.endpoint
-        shared = {
-            "S3_BUCKET": store.bucket.bucket_name,
-            "SQS_QUEUE_URL": jobs.queue.queue_url,
-            "MAX_RETRIES": config.max_retries,
-            "EXPORT_EXPIRATION_DAYS": config.export_expiration_days,
-        }
-        settings = config.settings
+        environment = ServiceEnvironment(config=config, database=database, store=store, jobs=jobs)
 
         migrations = Migrations(
             self,
@@ -54,7 +47,7 @@ class ExportServiceStack(Stack):
             config=config,
             factory=factory,
             database=database,
-            environment=function_environment(database_secret_arn=secret_arn, database_host=None),
+            environment=environment,
             layer_digest=layer.digest,
             after=[network],
         )
@@ -64,36 +57,14 @@ class ExportServiceStack(Stack):
             config=config,
             factory=factory,
             jobs=jobs,
-            worker_environment=function_environment(
-                database_secret_arn=secret_arn,
-                database_host=proxy_host,
-                extra={
-                    **shared,
-                    "SOURCE_BUCKET": store.source_bucket.bucket_name,
-                    "LEASE_SECONDS": settings["LEASE_SECONDS"],
-                    "RETRY_BACKOFF_SECONDS": settings["RETRY_BACKOFF_SECONDS"],
-                },
-            ),
-            sweeper_environment=function_environment(
-                database_secret_arn=secret_arn,
-                database_host=proxy_host,
-                extra={**shared, "DLQ_URL": jobs.dead_letter_queue.queue_url},
-            ),
+            environment=environment,
         )
         api_function = factory.create(
             self,
             "ApiFunction",
             handler="api.handler.lambda_handler",
             sizing=config.api,
-            environment=function_environment(
-                database_secret_arn=secret_arn,
-                database_host=proxy_host,
-                extra={
-                    **shared,
-                    "DOWNLOAD_URL_TTL_SECONDS": settings["DOWNLOAD_URL_TTL_SECONDS"],
-                    "MAX_BODY_BYTES": settings["MAX_BODY_BYTES"],
-                },
-            ),
+            environment=environment.api(),
             description="Export service HTTP API",
         )
         api = Api(self, "Api", config=config, identity=identity, handler=api_function)
@@ -116,7 +87,7 @@ class ExportServiceStack(Stack):
         CfnOutput(self, "ExportsBucketName", value=store.bucket.bucket_name)
         CfnOutput(self, "JobQueueUrl", value=jobs.queue.queue_url)
         CfnOutput(self, "DeadLetterQueueUrl", value=jobs.dead_letter_queue.queue_url)
-        CfnOutput(self, "DatabaseSecretArn", value=secret_arn)
+        CfnOutput(self, "DatabaseSecretArn", value=database.secret.secret_arn)
         if identity.user_pool is not None and identity.client is not None:
             CfnOutput(self, "UserPoolId", value=identity.user_pool.user_pool_id)
             CfnOutput(self, "UserPoolClientId", value=identity.client.user_pool_client_id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -12,6 +10,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
 
 from infra.config import EnvConfig
+from infra.environment import ServiceEnvironment
 from infra.functions import PythonFunctionFactory
 from infra.queue import JobQueue
 
@@ -27,8 +26,7 @@ class Worker(Construct):
         config: EnvConfig,
         factory: PythonFunctionFactory,
         jobs: JobQueue,
-        worker_environment: Mapping[str, str],
-        sweeper_environment: Mapping[str, str],
+        environment: ServiceEnvironment,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = factory.create(
@@ -36,7 +34,7 @@ class Worker(Construct):
             "Function",
             handler="worker.handler.lambda_handler",
             sizing=config.worker,
-            environment=worker_environment,
+            environment=environment.worker(),
             description="Builds export archives from job messages",
         )
         self.function.add_event_source(
@@ -55,7 +53,7 @@ class Worker(Construct):
             "Sweeper",
             handler="worker.sweeper.lambda_handler",
             sizing=config.sweeper,
-            environment=sweeper_environment,
+            environment=environment.sweeper(),
             description="Re-enqueues or fails jobs whose lease lapsed; drains the DLQ into failed rows",
         )
         jobs.queue.grant_send_messages(self.sweeper)

@@ -78,3 +78,18 @@ def test_given_the_layer_bundling_then_it_installs_aarch64_binary_wheels_only(tm
     assert "--python-version 3.13" in command
     assert "manylinux2014_aarch64" in command or "aarch64-manylinux2014" in command
     assert f"--target {tmp_path / 'python'}" in command
+
+
+def test_given_each_function_then_its_environment_matches_its_settings_model(dev) -> None:
+    from exporter.settings import ApiSettings, SweeperSettings, WorkerSettings
+
+    for handler, model in (
+        ("api.handler.lambda_handler", ApiSettings),
+        ("worker.handler.lambda_handler", WorkerSettings),
+        ("worker.sweeper.lambda_handler", SweeperSettings),
+    ):
+        variables = dev.function(handler)[1]["Properties"]["Environment"]["Variables"]
+        settings = {k for k in variables if not k.startswith("POWERTOOLS_")}
+        assert settings <= set(model.model_fields), (handler, settings - set(model.model_fields))
+        required = {name for name, field in model.model_fields.items() if field.is_required()}
+        assert required <= settings, (handler, required - settings)

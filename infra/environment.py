@@ -1,0 +1,60 @@
+"""The one place that sets the functions' environment (read by layers/exporter/settings.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.config import EnvConfig
+from infra.database import Database
+from infra.queue import JobQueue
+from infra.storage import ExportStore
+
+SERVICE_NAME = "export-service"
+METRICS_NAMESPACE = "ExportService"
+
+
+@dataclass(frozen=True)
+class ServiceEnvironment:
+    config: EnvConfig
+    database: Database
+    store: ExportStore
+    jobs: JobQueue
+
+    def _common(self) -> dict[str, str]:
+        return {
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "DATABASE_SECRET_ARN": self.database.secret.secret_arn,
+        }
+
+    def _export_store(self) -> dict[str, str]:
+        """``ExportStoreSettings``: through the RDS Proxy, the bucket, the queue, the seeds' knobs."""
+        return {
+            **self._common(),
+            "DATABASE_HOST": self.database.proxy.endpoint,
+            "S3_BUCKET": self.store.bucket.bucket_name,
+            "SQS_QUEUE_URL": self.jobs.queue.queue_url,
+            "MAX_RETRIES": str(self.config.max_retries),
+            "EXPORT_EXPIRATION_DAYS": str(self.config.export_expiration_days),
+        }
+
+    def _settings(self, *names: str) -> dict[str, str]:
+        return {name: str(self.config.settings[name]) for name in names}
+
+    def api(self) -> dict[str, str]:
+        return {**self._export_store(), **self._settings("DOWNLOAD_URL_TTL_SECONDS", "MAX_BODY_BYTES")}
+
+    def worker(self) -> dict[str, str]:
+        return {
+            **self._export_store(),
+            **self._settings("LEASE_SECONDS", "RETRY_BACKOFF_SECONDS"),
+            "SOURCE_BUCKET": self.store.source_bucket.bucket_name,
+        }
+
+    def sweeper(self) -> dict[str, str]:
+        return {**self._export_store(), "DLQ_URL": self.jobs.dead_letter_queue.queue_url}
+
+    def migrate(self, digest: str) -> dict[str, str]:
+        """Direct to the instance (no DATABASE_HOST); ``MIGRATIONS_DIGEST`` re-runs the trigger."""
+        return {**self._common(), "MIGRATIONS_DIGEST": digest}
