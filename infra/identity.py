@@ -69,15 +69,9 @@ class Identity(Construct):
         )
         acknowledge(
             self.user_pool,
-            id="AwsSolutions-COG3",
-            reason="Threat protection (advanced security) needs the Cognito Plus feature plan; self sign-up is "
-            "off and every user is created by an administrator.",
-        )
-        acknowledge(
-            self.user_pool,
             id="AwsSolutions-COG8",
             reason="Essentials plan by choice: no self sign-up, admin-created users only, MFA per environment; "
-            "Plus (threat protection) is a per-MAU cost to revisit if sign-up opens.",
+            "Plus (threat protection, compromised-credential checks) is a per-MAU cost to revisit if sign-up opens.",
         )
         if not auth.mfa_required:
             acknowledge(
