@@ -1,0 +1,208 @@
+"""The local stack: real services, the demo data, the emulated AWS around the real handlers.
+
+``python -m local`` starts it and keeps it running until SIGINT or SIGTERM, then stops every
+server it started and exits 0. State (PostgreSQL data, the token signing key, ``stack.json``)
+lives in ``.local/`` or ``$LOCAL_STATE_DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from exporter.db import apply_migrations, connect_url
+from local import demo_data, gateway
+from local.identity import AUDIENCE, KEY_FILE, LocalIssuer, load_or_create_key
+from local.services import AwsResources, create_aws_resources, start_moto, start_postgres, start_redis, use_local_aws
+
+log = logging.getLogger("local")
+
+API_FUNCTION = "export-service-api"
+WORKER_STOP_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    api_url: str
+    token_url: str
+    jwks_url: str
+    issuer: str
+    audience: str
+    signing_key_file: str
+    database_url: str
+    redis_url: str
+    aws_endpoint_url: str
+    aws_region: str
+    exports_bucket: str
+    source_bucket: str
+    queue_url: str
+    dlq_url: str
+    pid: int
+
+
+def state_dir() -> Path:
+    path = Path(os.environ.get("LOCAL_STATE_DIR", ".local")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def handler_environment(database_url: str, redis_url: str, aws: AwsResources) -> dict[str, str]:
+    """What the CDK app sets on the functions, pointed at the local services."""
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_SVC": redis_url,
+        "S3_BUCKET": aws.exports_bucket,
+        "SOURCE_BUCKET": aws.source_bucket,
+        "SQS_QUEUE_URL": aws.queue_url,
+        "DLQ_URL": aws.dlq_url,
+        "LOCAL_QUEUE_ARN": aws.queue_arn,
+        "MAX_RETRIES": os.environ.get("MAX_RETRIES", "3"),
+        "EXPORT_EXPIRATION_DAYS": os.environ.get("EXPORT_EXPIRATION_DAYS", "7"),
+        "POWERTOOLS_SERVICE_NAME": os.environ.get("POWERTOOLS_SERVICE_NAME", "export-service"),
+        "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ExportServiceLocal"),
+        "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+    }
+
+
+def seed_demo_data(database_url: str, aws: AwsResources) -> None:
+    started = time.monotonic()
+    docs = demo_data.build_observations()
+    conn = connect_url(database_url)
+    try:
+        inserted = demo_data.seed_observations_if_empty(conn, docs)
+    finally:
+        conn.close()
+    uploaded = demo_data.upload_images(boto3.client("s3"), aws.source_bucket, docs)
+    log.info(
+        "demo data: %d observations inserted (0 = kept from before), %d images uploaded, %.1fs",
+        inserted,
+        uploaded,
+        time.monotonic() - started,
+    )
+
+
+def start_worker_process() -> subprocess.Popen[bytes]:
+    """The SQS event source and the sweeper schedule, in a process of their own (see event_source)."""
+    return subprocess.Popen([sys.executable, "-m", "local.event_source"], env=dict(os.environ))
+
+
+def stop_worker_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=WORKER_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        log.warning("worker still busy after %ds; killed (its message reappears after the visibility timeout)", 60)
+        process.kill()
+        process.wait()
+
+
+def load_api_handler() -> Any:
+    from api.handler import lambda_handler  # after the environment is set, as Lambda's cold start does
+
+    return lambda_handler
+
+
+def write_stack_json(path: Path, info: StackInfo) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(asdict(info), indent=2) + "\n")
+    temporary.replace(path)  # readers never see half a file
+
+
+def configure_logging() -> None:
+    """One readable line per event from the emulators; the handlers' Powertools JSON logs go to stdout."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+    warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    for noisy in ("pgserver", "werkzeug", "botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run(stop: threading.Event) -> None:
+    """Start everything, wait for ``stop``, stop everything (in reverse order)."""
+    started = time.monotonic()
+    state = state_dir()
+    (state / "stack.json").unlink(missing_ok=True)
+    with ExitStack() as running:
+        database_url = os.environ.get("DATABASE_URL")
+        if not database_url:
+            postgres = start_postgres(state / "pgdata", keep=True)
+            running.callback(postgres.stop)
+            database_url = postgres.url
+        redis_url = os.environ.get("REDIS_SVC")
+        if not redis_url:
+            redis = start_redis()
+            running.callback(redis.stop)
+            redis_url = redis.url
+        moto = start_moto()
+        running.callback(moto.stop)
+        use_local_aws(moto.endpoint_url)
+        aws = create_aws_resources(moto.endpoint_url)
+
+        conn = connect_url(database_url)
+        try:
+            apply_migrations(conn)
+        finally:
+            conn.close()
+        seed_demo_data(database_url, aws)
+        os.environ.update(handler_environment(database_url, redis_url, aws))
+
+        server = gateway.bind(int(os.environ.get("API_PORT", "8080")))
+        running.callback(server.server_close)
+        api_url = gateway.base_url(server)
+        issuer = LocalIssuer(key=load_or_create_key(state), issuer=f"{api_url}/local")
+        gateway.start(server, gateway.ApiGateway(issuer, load_api_handler, API_FUNCTION))
+        running.callback(server.shutdown)
+
+        worker = start_worker_process()
+        running.callback(stop_worker_process, worker)
+
+        info = StackInfo(
+            api_url=api_url,
+            token_url=f"{api_url}/local/token",
+            jwks_url=f"{api_url}/local/.well-known/jwks.json",
+            issuer=issuer.issuer,
+            audience=AUDIENCE,
+            signing_key_file=str(state / KEY_FILE),
+            database_url=database_url,
+            redis_url=redis_url,
+            aws_endpoint_url=moto.endpoint_url,
+            aws_region=os.environ["AWS_REGION"],
+            exports_bucket=aws.exports_bucket,
+            source_bucket=aws.source_bucket,
+            queue_url=aws.queue_url,
+            dlq_url=aws.dlq_url,
+            pid=os.getpid(),
+        )
+        write_stack_json(state / "stack.json", info)
+        running.callback((state / "stack.json").unlink, missing_ok=True)
+        log.info("ready in %.1fs: API %s, endpoints in %s", time.monotonic() - started, api_url, state / "stack.json")
+        log.info('token: curl -s -XPOST %s -d \'{"user_id": "alice"}\'', info.token_url)
+        while not stop.wait(0.5):
+            if worker.poll() is not None:
+                log.error("the worker process exited with %s; stopping", worker.returncode)
+                break
+        log.info("stopping")
+    log.info("stopped")
+
+
+def main() -> int:
+    configure_logging()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    run(stop)
+    return 0
