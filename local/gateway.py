@@ -29,6 +29,7 @@ from local.lambda_context import LocalLambdaContext
 log = logging.getLogger("local.api")
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API request payload quota
+DISCARD_AT_MOST = 64 * 1024 * 1024
 OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
 TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml", "+json", "+xml")
 ACCOUNT_ID = "000000000000"
@@ -233,6 +234,7 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
             headers[name] = f"{headers[name]},{value}" if name in headers else value
         length = int(headers.get("content-length") or 0)
         if length > MAX_PAYLOAD_BYTES:
+            self._discard(length)
             self.close_connection = True
             reply = json_reply(413, {"message": "Request Entity Too Large"})
         else:
@@ -243,6 +245,12 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
         elapsed_ms = (time.monotonic() - started) * 1000
         path = self.path.partition("?")[0]
         log.info("%s %s %d %.0fms user=%s", self.command, path, reply.status, elapsed_ms, reply.user)
+
+    def _discard(self, length: int) -> None:
+        """Read and drop an oversize body (up to a limit), so the client hears the 413 instead of a reset."""
+        remaining = min(length, DISCARD_AT_MOST)
+        while remaining > 0 and (chunk := self.rfile.read(min(remaining, 1 << 20))):
+            remaining -= len(chunk)
 
     def _send(self, reply: Reply) -> None:
         self.send_response_only(reply.status)
