@@ -201,12 +201,12 @@ def run_worker_side(stop: threading.Event) -> None:
 
 
 def main() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # first: a Ctrl-C during start-up is a clean stop too
+        signal.signal(sig, lambda *_: stop.set())
     from local.stack import configure_logging
 
     configure_logging()
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     run_worker_side(stop)
     log.info("worker stopped")
 

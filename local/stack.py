@@ -105,7 +105,7 @@ def stop_worker_process(process: subprocess.Popen[bytes]) -> None:
     try:
         process.wait(timeout=WORKER_STOP_SECONDS)
     except subprocess.TimeoutExpired:
-        log.warning("worker still busy after %ds; killed (its message reappears after the visibility timeout)", 60)
+        log.warning("worker busy after %ds; killed (its message comes back after the timeout)", WORKER_STOP_SECONDS)
         process.kill()
         process.wait()
 
