@@ -287,4 +287,4 @@ def start(server: ThreadingHTTPServer, gateway: ApiGateway) -> threading.Thread:
 
 def base_url(server: ThreadingHTTPServer) -> str:
     host, port = server.server_address[:2]
-    return f"http://{host}:{port}"
+    return f"http://{host!s}:{port}"
