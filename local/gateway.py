@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, unquote
 
 import jwt
 
+from local import static
 from local.identity import LocalIssuer, TokenRequestError, gateway_claims
 from local.lambda_context import LocalLambdaContext
 
@@ -163,6 +164,8 @@ class ApiGateway:
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes, client: tuple[str, str]) -> Reply:
         raw_path, _, raw_query = target.partition("?")
+        if (page := static.serve(method, raw_path, headers)) is not None:  # the web UI, as CloudFront serves it
+            return Reply(*page)
         if raw_path.startswith("/local/"):
             return self.identity(method, raw_path, body)
         claims: dict[str, Any] | None = None

@@ -1,0 +1,117 @@
+// /exports/{id}: status, parameters, timestamps, failure, sharing, download, delete.
+
+import { exportsApi } from "./api.js";
+import { canManage, confirmDelete, download, fieldNames, progress, statusBadge } from "./card.js";
+import { announce, h } from "./dom.js";
+import * as fmt from "./format.js";
+import { poller } from "./poll.js";
+import { summarize } from "./query.js";
+import { shareManager } from "./share.js";
+
+export async function detailPage({ params: [id], navigate }) {
+  let exp = await exportsApi.get(id);
+  const body = h("div", {});
+  const alert = h("div", { class: "notice", role: "alert", hidden: true });
+  const showError = (message) => {
+    alert.textContent = message;
+    alert.hidden = !message;
+  };
+
+  const row = (label, value) => h("div", {}, h("dt", {}, label), h("dd", {}, value));
+
+  async function render() {
+    const names = await fieldNames(exp.export_parameters.fields);
+    const params = exp.export_parameters;
+    const manage = canManage(exp);
+    const actions = h(
+      "div",
+      { class: "actions" },
+      exp.status === "completed" &&
+        exp.url &&
+        h("button", { type: "button", onclick: () => download(exp).catch((e) => showError(e.message)) }, "Download ZIP"),
+      manage &&
+        h(
+          "button",
+          {
+            type: "button",
+            class: "danger",
+            onclick: async () => {
+              try {
+                if (await confirmDelete(exp)) navigate("/exports", { flash: "Export deleted." });
+              } catch (e) {
+                showError(e.message);
+              }
+            },
+          },
+          "Delete",
+        ),
+    );
+    body.replaceChildren(
+      h("p", { class: "status-line" }, statusBadge(exp.status), " ", progress(exp)),
+      exp.status === "failed" && h("div", { class: "notice" }, h("strong", {}, "It failed: "), exp.message || "no reason recorded"),
+      exp.status === "pending" && exp.message && h("p", { class: "hint" }, `Last attempt: ${exp.message}`),
+      actions,
+      h(
+        "section",
+        { "aria-labelledby": "params-heading" },
+        h("h2", { id: "params-heading" }, "What was asked for"),
+        h(
+          "dl",
+          { class: "wide" },
+          row("Query", summarize(params.query)),
+          row("Fields", h("ul", { class: "plain" }, names.map((n, i) => h("li", {}, n, " ", h("code", {}, params.fields[i]))))),
+          row("Images", params.include_images ? "included" : "not included"),
+          row("Created by", exp.creator_id),
+          row("Export id", h("code", {}, exp.export_id)),
+        ),
+        h("details", {}, h("summary", {}, "Query as JSON"), h("pre", { class: "code" }, JSON.stringify(params.query, null, 2))),
+      ),
+      h(
+        "section",
+        { "aria-labelledby": "times-heading" },
+        h("h2", { id: "times-heading" }, "When"),
+        h(
+          "dl",
+          { class: "wide" },
+          row("Created", fmt.date(exp.created_at)),
+          row("Started", fmt.date(exp.started_at)),
+          row("Completed", fmt.date(exp.completed_at)),
+          row("Last update", fmt.date(exp.updated_at)),
+          row(
+            "Expires",
+            exp.expires_at
+              ? [fmt.date(exp.expires_at), " (", h("span", { dataset: { countdown: exp.expires_at, countdownDone: "expired" } }, fmt.expiry(exp.expires_at)), ")"]
+              : "—",
+          ),
+          row("Attempt", `${exp.attempt} of ${exp.max_retries + 1}`),
+          exp.size_bytes !== null && row("Size", fmt.bytes(exp.size_bytes)),
+        ),
+      ),
+      h(
+        "section",
+        { "aria-labelledby": "share-heading" },
+        h("h2", { id: "share-heading" }, "Shared with"),
+        manage
+          ? shareManager(exp, (changed) => {
+              exp = changed;
+            })
+          : h("p", {}, exp.shared_with.length ? exp.shared_with.join(", ") : "Not shared with anyone."),
+      ),
+    );
+    return fmt.isRunning(exp.status);
+  }
+
+  const polling = poller(async () => {
+    const before = exp.status;
+    exp = await exportsApi.get(id);
+    if (before !== exp.status) announce(`Export ${fmt.STATUS_LABEL[exp.status]}`);
+    return render();
+  });
+  polling.watch(await render());
+
+  return {
+    title: "Export",
+    node: h("div", {}, h("p", {}, h("a", { href: "/exports" }, "← All exports")), h("h1", { tabindex: "-1" }, "Export"), alert, body),
+    dispose: () => polling.dispose(),
+  };
+}

@@ -1,0 +1,211 @@
+// /exports/new: the query (builder or JSON), the fields, images; the API's 400s shown where they belong.
+
+import { ApiError, exportsApi, fields } from "./api.js";
+import { h, uid } from "./dom.js";
+import { fromQuery, NotRepresentable, QueryBuilder } from "./query.js";
+
+/** Which part of the form a 400 message is about: "query" (with a node path), "fields", "images", or "form". */
+export function placeOf(message) {
+  const path = /^(query(?:\.args\[\d+\])*)\s*:/.exec(message);
+  if (path) return { part: "query", path: path[1] };
+  if (/\bfields?\b/i.test(message)) return { part: "fields" };
+  if (/include_images/.test(message)) return { part: "images" };
+  if (/query|method|args|DATETIME_|_CONTAINS|_EQUALS|nested|argument/i.test(message)) return { part: "query" };
+  return { part: "form" };
+}
+
+export async function newExportPage({ navigate }) {
+  const catalogue = await fields();
+  let mode = "builder";
+
+  // --- query ---
+  const builderBox = h("div", { class: "builder" });
+  const builder = new QueryBuilder(builderBox);
+  const jsonId = uid("json");
+  const jsonError = h("p", { id: uid("json-error"), class: "error", role: "alert" });
+  const json = h("textarea", {
+    id: jsonId,
+    rows: "12",
+    spellcheck: "false",
+    class: "code",
+    "aria-describedby": jsonError.id,
+  });
+  const jsonBox = h("div", { hidden: true }, h("label", { for: jsonId }, "Query as JSON"), json, jsonError);
+  const queryError = h("p", { class: "error", role: "alert", id: uid("query-error") });
+  const tabBuilder = h("button", { type: "button", class: "tab", "aria-pressed": "true" }, "Builder");
+  const tabJson = h("button", { type: "button", class: "tab", "aria-pressed": "false" }, "JSON");
+
+  const setMode = (next) => {
+    jsonError.textContent = "";
+    json.removeAttribute("aria-invalid");
+    if (next === mode) return true;
+    if (next === "json") {
+      json.value = JSON.stringify(builder.build().query, null, 2);
+    } else {
+      let parsed;
+      try {
+        parsed = JSON.parse(json.value);
+      } catch (e) {
+        jsonError.textContent = `This is not valid JSON (${e.message}); fix it to switch to the builder.`;
+        json.setAttribute("aria-invalid", "true");
+        json.focus();
+        return false;
+      }
+      try {
+        builder.setRoot(fromQuery(parsed));
+      } catch (e) {
+        if (!(e instanceof NotRepresentable)) throw e;
+        jsonError.textContent = `The builder cannot show this query: ${e.message}. Edit it here, or submit it as it is.`;
+        json.focus();
+        return false;
+      }
+    }
+    mode = next;
+    builderBox.hidden = mode !== "builder";
+    jsonBox.hidden = mode !== "json";
+    tabBuilder.setAttribute("aria-pressed", String(mode === "builder"));
+    tabJson.setAttribute("aria-pressed", String(mode === "json"));
+    return true;
+  };
+  tabBuilder.addEventListener("click", () => setMode("builder"));
+  tabJson.addEventListener("click", () => setMode("json"));
+
+  // --- fields ---
+  const fieldsError = h("p", { class: "error", role: "alert", id: uid("fields-error") });
+  const boxes = catalogue.map((f) => {
+    const id = uid("field");
+    const descId = uid("field-desc");
+    const box = h("input", { type: "checkbox", id, value: f.path, checked: f.is_default, "aria-describedby": descId });
+    return {
+      box,
+      item: h(
+        "li",
+        {},
+        box,
+        h("label", { for: id }, f.name, " ", h("code", {}, f.path)),
+        h("p", { id: descId, class: "hint" }, f.description),
+      ),
+    };
+  });
+  const pick = (which) => () => {
+    for (const [i, { box }] of boxes.entries()) box.checked = which === "all" || (which === "defaults" && catalogue[i].is_default);
+  };
+
+  // --- images ---
+  const imagesId = uid("images");
+  const imagesError = h("p", { class: "error", role: "alert" });
+  const images = h("input", { type: "checkbox", role: "switch", id: imagesId, "aria-describedby": uid("images-hint") });
+
+  const formError = h("div", { class: "notice", role: "alert", tabindex: "-1", hidden: true });
+  const submit = h("button", { type: "submit" }, "Start export");
+
+  const clearErrors = () => {
+    for (const el of [queryError, fieldsError, imagesError, jsonError]) el.textContent = "";
+    formError.hidden = true;
+    json.removeAttribute("aria-invalid");
+    builder.clearErrors();
+  };
+
+  const show = (message, pathMap) => {
+    const place = placeOf(message);
+    if (place.part === "query") {
+      if (mode === "builder" && place.path && pathMap) {
+        const node = pathMap.get(place.path) || pathMap.get("root");
+        if (node) return builder.showError(node, message);
+      }
+      if (mode === "json") {
+        jsonError.textContent = message;
+        json.setAttribute("aria-invalid", "true");
+        return json.focus();
+      }
+      queryError.textContent = message;
+      return builderBox.querySelector("select")?.focus();
+    }
+    if (place.part === "fields") {
+      fieldsError.textContent = message;
+      return boxes[0]?.box.focus();
+    }
+    if (place.part === "images") {
+      imagesError.textContent = message;
+      return images.focus();
+    }
+    formError.textContent = message;
+    formError.hidden = false;
+    formError.focus();
+  };
+
+  const form = h(
+    "form",
+    {
+      novalidate: true,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        clearErrors();
+        let query;
+        let paths = null;
+        if (mode === "json") {
+          try {
+            query = JSON.parse(json.value);
+          } catch (e) {
+            return show(`query: this is not valid JSON (${e.message})`);
+          }
+        } else {
+          ({ query, paths } = builder.build());
+        }
+        const chosen = boxes.filter(({ box }) => box.checked).map(({ box }) => box.value);
+        submit.disabled = true;
+        submit.textContent = "Starting…";
+        try {
+          const created = await exportsApi.create({ query, fields: chosen, include_images: images.checked });
+          navigate("/exports", { flash: "Export requested. It appears below and updates as it runs.", focus: created.export_id });
+        } catch (e) {
+          if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 401) show(e.message, paths);
+          else show(e.message);
+        } finally {
+          submit.disabled = false;
+          submit.textContent = "Start export";
+        }
+      },
+    },
+    formError,
+    h(
+      "fieldset",
+      { class: "section", "aria-describedby": queryError.id },
+      h("legend", {}, "Which observations"),
+      h("div", { class: "tabs", role: "group", "aria-label": "Edit the query as" }, tabBuilder, tabJson),
+      builderBox,
+      jsonBox,
+      queryError,
+    ),
+    h(
+      "fieldset",
+      { class: "section", "aria-describedby": fieldsError.id },
+      h("legend", {}, "Fields"),
+      h("p", { class: "hint" }, "Every export has all_data.csv with these columns and one data.json per ad."),
+      h(
+        "div",
+        { class: "row" },
+        h("button", { type: "button", class: "secondary small", onclick: pick("defaults") }, "Defaults"),
+        h("button", { type: "button", class: "secondary small", onclick: pick("all") }, "All"),
+        h("button", { type: "button", class: "secondary small", onclick: pick("none") }, "None"),
+      ),
+      h("ul", { class: "fields" }, boxes.map((b) => b.item)),
+      fieldsError,
+    ),
+    h(
+      "fieldset",
+      { class: "section" },
+      h("legend", {}, "Images"),
+      h("div", { class: "switch" }, images, h("label", { for: imagesId }, "Include the ad images")),
+      h("p", { class: "hint", id: images.getAttribute("aria-describedby") }, "Adds the screenshots to each ad's folder; the ZIP gets much larger."),
+      imagesError,
+    ),
+    h("div", { class: "actions" }, submit, h("a", { href: "/exports" }, "Cancel")),
+  );
+
+  return {
+    title: "New export",
+    node: h("div", {}, h("h1", { tabindex: "-1" }, "New export"), form),
+  };
+}
+
