@@ -27,7 +27,7 @@ function header() {
   document.getElementById("nav-links").hidden = !me;
   document.getElementById("who").hidden = !me;
   document.getElementById("who-name").textContent = me ? `${me.name}${me.isAdmin ? " (admin)" : ""}` : "";
-  for (const link of document.querySelectorAll("#site-header nav a")) {
+  for (const link of document.querySelectorAll("#nav-links a")) {
     const here = link.getAttribute("href") === location.pathname;
     if (here) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");

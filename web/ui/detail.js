@@ -2,7 +2,7 @@
 
 import { exportsApi } from "./api.js";
 import { canManage, confirmDelete, download, fieldNames, progress, statusBadge } from "./card.js";
-import { announce, h } from "./dom.js";
+import { announce, append, h } from "./dom.js";
 import * as fmt from "./format.js";
 import { poller } from "./poll.js";
 import { summarize } from "./query.js";
@@ -46,7 +46,8 @@ export async function detailPage({ params: [id], navigate }) {
           "Delete",
         ),
     );
-    body.replaceChildren(
+    body.replaceChildren();
+    append(body, [
       h("p", { class: "status-line" }, statusBadge(exp.status), " ", progress(exp)),
       exp.status === "failed" && h("div", { class: "notice" }, h("strong", {}, "It failed: "), exp.message || "no reason recorded"),
       exp.status === "pending" && exp.message && h("p", { class: "hint" }, `Last attempt: ${exp.message}`),
@@ -97,7 +98,7 @@ export async function detailPage({ params: [id], navigate }) {
             })
           : h("p", {}, exp.shared_with.length ? exp.shared_with.join(", ") : "Not shared with anyone."),
       ),
-    );
+    ]);
     return fmt.isRunning(exp.status);
   }
 

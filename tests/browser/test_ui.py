@@ -1,0 +1,232 @@
+"""The web UI in headless Chromium against the local stack: what a researcher does, click by click."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import zipfile
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+EXPORT_TIMEOUT_MS = 20_000
+PHONE = {"width": 390, "height": 844}
+
+
+def request_export(local_stack, user_id: str, query: dict, fields: list[str] | None = None) -> str:
+    body = {"query": query, **({"fields": fields} if fields else {})}
+    response = local_stack.api(user_id).post(f"{local_stack.url}/exports", json=body, timeout=10)
+    assert response.status_code == 202, response.text
+    return str(response.json()["export_id"])
+
+
+def card(page, export_id: str):
+    return page.locator(f'article[data-export-id="{export_id}"]')
+
+
+def test_a_new_user_is_asked_to_sign_in_and_then_told_how_to_start(signed_in, screenshot, browser, local_stack):
+    # GIVEN someone who has never used the service opens the sign-in page
+    context = browser.new_context(viewport={"width": 1100, "height": 700})
+    page = context.new_page()
+    page.goto(f"{local_stack.url}/exports/new")
+    expect(page).to_have_url(re.compile(r"/signin\?next=%2Fexports%2Fnew$"))
+    expect(page.get_by_label("User name")).to_be_focused()
+    screenshot(page, "signin")
+    context.close()
+
+    # WHEN they sign in
+    page = signed_in("newcomer")
+
+    # THEN their list is empty and says what to do, and nothing is polling
+    empty = page.locator("#my-exports .empty")
+    expect(empty).to_contain_text("You have not requested any exports yet")
+    expect(empty.get_by_role("link", name="New export")).to_be_visible()
+    expect(page.locator("#shared-exports")).to_contain_text("Nothing has been shared with you")
+    expect(page.locator("html")).to_have_attribute("data-polling", "off")
+    screenshot(page, "exports-empty")
+
+
+def test_alice_builds_a_query_picks_two_fields_watches_it_complete_and_downloads_the_zip(signed_in, screenshot):
+    # GIVEN alice on the new export page
+    page = signed_in("alice")
+    page.get_by_role("link", name="New export").first.click()
+    expect(page.get_by_role("heading", name="New export")).to_be_visible()
+
+    # WHEN she builds "platform is INSTAGRAM and observed after 2025-06-01" ...
+    page.get_by_label("Platform is: any of the platforms").fill("instagram")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Add condition").click()
+    second = page.get_by_label("Condition 2", exact=True)
+    expect(second).to_be_focused()
+    second.select_option("DATETIME_AFTER")
+    page.get_by_label("Observed after (UTC)").fill("2025-06-01T00:00:00")
+    # ... picks exactly two fields ...
+    page.get_by_role("button", name="None").click()
+    page.get_by_label("Observation UUID").check()
+    page.get_by_label("Platform observation.platform").check()
+    screenshot(page, "new-export")
+    page.get_by_role("button", name="Start export").click()
+
+    # THEN her list shows the export's card, which goes to completed and stops polling
+    expect(page).to_have_url(re.compile(r"/exports$"))
+    cards = page.locator("#my-exports article")
+    expect(cards).to_have_count(1)
+    new_card = cards.first
+    expect(new_card).to_contain_text("platform is INSTAGRAM and observed after 2025-06-01")
+    expect(new_card).to_have_attribute("data-status", "completed", timeout=EXPORT_TIMEOUT_MS)
+    expect(new_card.locator(".badge")).to_have_text("Completed")
+    expect(new_card).to_contain_text(re.compile(r"Expires\s*in 6 days 23 hours"))
+    expect(new_card).to_contain_text("Observation UUID, Platform")
+    expect(page.locator("html")).to_have_attribute("data-polling", "off")
+    screenshot(page, "exports")
+
+    # AND the download is the ZIP with her two fields as the CSV's columns
+    with page.expect_download() as info:
+        new_card.get_by_role("button", name="Download ZIP").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".zip")
+    with zipfile.ZipFile(download.path()) as archive:
+        names = archive.namelist()
+        assert "all_data.csv" in names and "export_details.json" in names
+        rows = list(csv.reader(io.StringIO(archive.read("all_data.csv").decode("utf-8"))))
+    assert rows[0] == ["observation.uuid", "observation.platform"]
+    assert len(rows) > 1 and {row[1] for row in rows[1:]} == {"INSTAGRAM"}
+
+
+def test_alice_shares_with_bob_who_finds_it_under_shared_until_she_unshares(signed_in, screenshot, local_stack):
+    # GIVEN a completed export of alice's
+    export_id = request_export(local_stack, "alice", {"method": "PLATFORM_EQUALS", "args": ["TIKTOK"]})
+    local_stack.wait_finished("alice", export_id)
+    alice = signed_in("alice")
+
+    # WHEN she shares it with bob from its card
+    card(alice, export_id).get_by_role("button", name="Share").click()
+    dialog = alice.get_by_role("dialog")
+    dialog.get_by_label("Share with user id").fill("bob")
+    dialog.get_by_role("button", name="Share", exact=True).click()
+    expect(dialog.get_by_role("button", name="Stop sharing with bob")).to_be_visible()
+    screenshot(alice, "share-dialog")
+    dialog.get_by_role("button", name="Done").click()
+    expect(card(alice, export_id)).to_contain_text(re.compile(r"Shared with\s*bob"))
+
+    # THEN bob finds it under "Shared with me", shared by alice, and can download it
+    bob = signed_in("bob")
+    shared = bob.locator("#shared-exports").locator(f'article[data-export-id="{export_id}"]')
+    expect(shared).to_contain_text(re.compile(r"Shared by\s*alice"))
+    expect(shared.get_by_role("button", name="Download ZIP")).to_be_visible()
+    expect(shared.get_by_role("button", name="Delete")).to_have_count(0)
+    screenshot(bob, "exports-shared")
+
+    # WHEN alice stops sharing it on the export's page
+    card(alice, export_id).get_by_role("link", name=re.compile("^Details")).click()
+    expect(alice.get_by_role("heading", name="Export", exact=True)).to_be_visible()
+    expect(alice.locator("main")).to_contain_text("platform is TIKTOK")
+    screenshot(alice, "export-detail")
+    alice.get_by_role("button", name="Stop sharing with bob").click()
+    expect(alice.locator(".shared-list")).to_contain_text("Not shared with anyone.")
+
+    # THEN it is gone from bob's list, and its page is "not found" for him
+    bob.reload()
+    expect(bob.locator("#shared-exports")).to_contain_text("Nothing has been shared with you")
+    bob.goto(f"{local_stack.url}/exports/{export_id}")
+    expect(bob.get_by_role("heading", name="Not found")).to_be_visible()
+
+
+def test_deleting_asks_first_then_removes_the_export(signed_in, local_stack):
+    # GIVEN a completed export on alice's list
+    export_id = request_export(local_stack, "alice", {"method": "PLATFORM_EQUALS", "args": ["YOUTUBE"]})
+    local_stack.wait_finished("alice", export_id)
+    page = signed_in("alice")
+
+    # WHEN she clicks Delete and cancels, nothing happens
+    card(page, export_id).get_by_role("button", name="Delete").click()
+    dialog = page.get_by_role("dialog", name="Delete this export?")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(card(page, export_id)).to_have_count(1)
+
+    # WHEN she confirms
+    card(page, export_id).get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete export").click()
+
+    # THEN the card is gone and so is the export
+    expect(card(page, export_id)).to_have_count(0)
+    response = local_stack.api("alice").get(f"{local_stack.url}/exports/{export_id}", timeout=10)
+    assert response.status_code == 404
+
+
+def test_a_bad_query_shows_the_apis_message_next_to_what_it_is_about(signed_in, screenshot):
+    # GIVEN alice on the new export page, in JSON mode
+    page = signed_in("alice")
+    page.goto(page.url.replace("/exports", "/exports/new"))
+    page.get_by_role("button", name="JSON").click()
+
+    # WHEN she submits a date that is not a millisecond epoch
+    page.get_by_label("Query as JSON").fill('{"method": "DATETIME_AFTER", "args": ["yesterday"]}')
+    page.get_by_role("button", name="Start export").click()
+
+    # THEN the API's message is under the JSON, which is marked invalid and focused
+    json_box = page.get_by_label("Query as JSON")
+    expect(page.locator("#main")).to_contain_text(
+        "DATETIME_AFTER takes a millisecond epoch as a string of digits, got 'yesterday'"
+    )
+    expect(json_box).to_have_attribute("aria-invalid", "true")
+    expect(json_box).to_be_focused()
+    screenshot(page, "new-export-error")
+
+    # WHEN, in the builder, the second condition is left empty
+    page.get_by_label("Query as JSON").fill('{"method": "PLATFORM_EQUALS", "args": ["FACEBOOK"]}')
+    page.get_by_role("button", name="Builder").click()
+    page.get_by_role("button", name="Add condition").click()
+    page.get_by_label("Condition 2", exact=True).select_option("OBSERVER_ID_CONTAINS")
+    page.get_by_role("button", name="Start export").click()
+
+    # THEN the message appears at that condition, not somewhere else
+    second = page.locator(".condition").nth(1)
+    expect(second.locator(".error")).to_have_text("query.args[1]: OBSERVER_ID_CONTAINS needs a non-empty list 'args'")
+    expect(page.locator(".condition").first.locator(".error")).to_be_hidden()
+    expect(page).to_have_url(re.compile(r"/exports/new$"))
+
+
+def test_json_mode_round_trips_through_the_builder(signed_in):
+    # GIVEN a nested query typed as JSON
+    page = signed_in("alice")
+    page.goto(page.url.replace("/exports", "/exports/new"))
+    page.get_by_role("button", name="JSON").click()
+    query = {
+        "method": "OR",
+        "args": [
+            {"method": "NOT", "args": [{"method": "OBSERVER_ID_CONTAINS", "args": ["a1", "b2"]}]},
+            {"method": "DATETIME_BEFORE", "args": ["1735689600123"]},
+        ],
+    }
+    page.get_by_label("Query as JSON").fill(json.dumps(query))
+
+    # WHEN she switches to the builder and back
+    page.get_by_role("button", name="Builder").click()
+    expect(page.locator(".chips li")).to_have_count(2)
+    page.get_by_role("button", name="JSON").click()
+
+    # THEN the JSON is the same query, to the millisecond
+    assert json.loads(page.get_by_label("Query as JSON").input_value()) == query
+
+
+def test_at_phone_width_the_list_fits_and_the_captures_page_answers(signed_in, screenshot, local_stack):
+    # GIVEN alice on a phone-sized screen, with an export on her list
+    export_id = request_export(local_stack, "alice", {"method": "PLATFORM_EQUALS", "args": ["FACEBOOK"]})
+    local_stack.wait_finished("alice", export_id)
+    page = signed_in("alice", viewport=PHONE)
+
+    # THEN nothing is wider than the screen
+    expect(card(page, export_id)).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "exports-phone")
+
+    # AND the captures page says what it offers
+    page.goto(f"{local_stack.url}/captures")
+    expect(page.get_by_role("heading", name="Captures")).to_be_visible()
+    screenshot(page, "captures")
