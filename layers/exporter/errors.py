@@ -33,3 +33,7 @@ class Conflict(ExportError):
 
 class EnqueueFailed(ExportError):
     """The job row was written but its message could not be sent; the row was failed."""
+
+
+class CapturesUnavailable(ExportError):
+    """Captures are not configured on this deployment (no capture queue): 503."""

@@ -19,7 +19,7 @@ import psycopg2.extensions
 from aws_lambda_powertools import Logger
 
 from .archive import ArchiveStats, write_ads, write_csv, write_details
-from .models import Export, ExportMessage
+from .models import Export, ExportMessage, ExportParameters
 from .query import compile_query
 from .queue import JobQueue, backoff_seconds
 from .repository import ExportsRepository, ObservationsSnapshot
@@ -111,6 +111,8 @@ def build_archive(
 ) -> tuple[str, int, int, dict[str, Any]]:
     """Stream the export's archive into S3; return (key, size, rows, details)."""
     params = export.parameters
+    if not isinstance(params, ExportParameters):
+        raise TypeError(f"export {export.export_id} is a {export.kind.value}, not a query export")
     compiled = compile_query(params.query)
     key = output_key(export)
     heartbeat = _Heartbeat(ports, export, owner, config)

@@ -44,6 +44,18 @@ class ExportParameters(BaseModel):
     include_images: bool = False
 
 
+class CaptureParameters(BaseModel):
+    """What a capture was asked for (kind = capture): a channel pattern and a window length.
+
+    The window starts when the capture Lambda claims the job (``started_at``).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    duration_seconds: int = Field(ge=1)
+    channel: str = "broadcast:*"
+
+
 class Progress(BaseModel):
     rows_written: int = 0
     rows_total: int | None = None
@@ -56,7 +68,7 @@ class Export(BaseModel):
     creator_id: str
     kind: Kind = Kind.QUERY
     dataset: str = "observations"
-    parameters: ExportParameters
+    parameters: ExportParameters | CaptureParameters
     status: Status
     attempt: int = 0
     max_retries: int = 3
@@ -92,6 +104,15 @@ class ExportMessage(BaseModel):
     export_parameters: ExportParameters
     attempt: int = Field(ge=1)
     max_retries: int = Field(ge=0)
+
+
+class CaptureMessage(BaseModel):
+    """The capture queue's payload: one capture, one attempt (a capture is never retried)."""
+
+    export_id: UUID
+    creator_id: str
+    attempt: int = Field(default=1, ge=1)
+    max_retries: int = Field(default=0, ge=0)
 
 
 class FieldInfo(BaseModel):

@@ -1,10 +1,10 @@
-"""The job queue (SQS): one message per attempt, with the seed's payload."""
+"""The job queues (SQS): one message per attempt, with the seed's payload (exports) or a capture's id."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .models import ExportMessage
+from .models import CaptureMessage, ExportMessage
 
 MAX_DELAY_SECONDS = 900  # SQS's limit on DelaySeconds
 
@@ -13,7 +13,7 @@ class JobQueue:
     def __init__(self, sqs: Any, queue_url: str) -> None:
         self._sqs, self._url = sqs, queue_url
 
-    def send(self, message: ExportMessage, *, delay_seconds: int = 0) -> None:
+    def send(self, message: ExportMessage | CaptureMessage, *, delay_seconds: int = 0) -> None:
         self._sqs.send_message(
             QueueUrl=self._url,
             MessageBody=message.model_dump_json(),

@@ -16,7 +16,7 @@ import psycopg2.extras
 
 from .db import Database
 from .errors import Conflict
-from .models import Export, ExportParameters, FieldInfo, Kind, Progress, Status
+from .models import CaptureParameters, Export, ExportParameters, FieldInfo, Kind, Progress, Status
 
 _COLUMNS = """
     e.export_id, e.creator_id, e.kind, e.dataset, e.parameters, e.status, e.attempt, e.max_retries,
@@ -68,7 +68,8 @@ RETURNING export_id
 RENEW = """
 UPDATE exports
 SET lease_expires_at = now() + make_interval(secs => %(lease)s), updated_at = now(),
-    rows_written = %(rows_written)s, rows_total = %(rows_total)s
+    rows_written = %(rows_written)s, rows_total = %(rows_total)s,
+    details = COALESCE(%(details)s::jsonb, details), message = COALESCE(%(message)s, message)
 WHERE export_id = %(export_id)s AND status = 'processing' AND lease_owner = %(owner)s
 RETURNING export_id
 """
@@ -77,7 +78,7 @@ UPDATE exports
 SET status = 'completed', completed_at = now(), updated_at = now(), s3_key = %(s3_key)s,
     size_bytes = %(size_bytes)s, rows_written = %(rows_written)s, rows_total = %(rows_written)s,
     details = %(details)s, expires_at = now() + make_interval(days => %(expiration_days)s),
-    lease_owner = NULL, lease_expires_at = NULL, message = NULL
+    lease_owner = NULL, lease_expires_at = NULL, message = %(message)s
 WHERE export_id = %(export_id)s AND status = 'processing' AND lease_owner = %(owner)s
 RETURNING export_id
 """
@@ -136,7 +137,9 @@ def _row_to_export(row: dict[str, Any]) -> Export:
         creator_id=row["creator_id"],
         kind=Kind(row["kind"]),
         dataset=row["dataset"],
-        parameters=ExportParameters.model_validate(row["parameters"]),
+        parameters=(CaptureParameters if row["kind"] == Kind.CAPTURE.value else ExportParameters).model_validate(
+            row["parameters"]
+        ),
         status=Status(row["status"]),
         attempt=row["attempt"],
         max_retries=row["max_retries"],
@@ -180,9 +183,9 @@ class ExportsRepository:
         *,
         export_id: UUID,
         creator_id: str,
-        parameters: ExportParameters,
+        parameters: ExportParameters | CaptureParameters,
         max_retries: int,
-        query_string: str,
+        query_string: str | None,
         kind: Kind = Kind.QUERY,
         dataset: str = "observations",
     ) -> Export:
@@ -196,13 +199,14 @@ class ExportsRepository:
                         "kind": kind.value,
                         "dataset": dataset,
                         "parameters": json.dumps(parameters.model_dump(mode="json")),
-                        "include_images": parameters.include_images,
+                        "include_images": getattr(parameters, "include_images", False),
                         "query_string": query_string,
                         "max_retries": max_retries,
                     },
                 )
-                fields = list(parameters.fields)
-                cur.execute(INSERT_EXPORT_FIELDS, (str(export_id), fields, fields))
+                if isinstance(parameters, ExportParameters):
+                    fields = list(parameters.fields)
+                    cur.execute(INSERT_EXPORT_FIELDS, (str(export_id), fields, fields))
         except psycopg2.errors.UniqueViolation as error:
             raise Conflict(f"export {export_id} already exists") from error
         export = self.get(export_id)
@@ -262,8 +266,17 @@ class ExportsRepository:
         )
 
     def renew(
-        self, export_id: UUID, *, owner: str, lease_seconds: int, rows_written: int, rows_total: int | None
+        self,
+        export_id: UUID,
+        *,
+        owner: str,
+        lease_seconds: int,
+        rows_written: int,
+        rows_total: int | None,
+        details: dict[str, Any] | None = None,
+        message: str | None = None,
     ) -> bool:
+        """Extend the lease and record progress; ``details``/``message``, when given, replace the stored ones."""
         return bool(
             self._returning(
                 RENEW,
@@ -273,6 +286,8 @@ class ExportsRepository:
                     "lease": lease_seconds,
                     "rows_written": rows_written,
                     "rows_total": rows_total,
+                    "details": json.dumps(details) if details is not None else None,
+                    "message": message,
                 },
             )
         )
@@ -287,6 +302,7 @@ class ExportsRepository:
         rows_written: int,
         details: dict[str, Any],
         expiration_days: int,
+        message: str | None = None,
     ) -> bool:
         return bool(
             self._returning(
@@ -299,6 +315,7 @@ class ExportsRepository:
                     "rows_written": rows_written,
                     "details": json.dumps(details),
                     "expiration_days": expiration_days,
+                    "message": message,
                 },
             )
         )

@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 
 from .errors import EnqueueFailed, ExportNotFound, InvalidRequest, NotAllowed
 from .fields import resolve_fields
-from .models import Caller, Export, ExportMessage, ExportParameters
+from .models import Caller, Export, ExportMessage, ExportParameters, Kind
 from .query import compile_query, describe
 from .queue import JobQueue
 from .repository import ExportsRepository, FieldsRepository, decode_cursor, encode_cursor
@@ -110,7 +110,9 @@ def download_url(export: Export, *, now: datetime, store: ExportStore, ttl_secon
     """A fresh presigned URL when the export is completed and not expired."""
     if export.s3_key is None or export.status_at(now).value != "completed":
         return None
-    return store.download_url(export.s3_key, filename=f"export_{export.export_id}.zip", ttl_seconds=ttl_seconds)
+    extension = export.s3_key.rsplit(".", 1)[-1] if "." in export.s3_key else "zip"
+    filename = f"{export.kind.value if export.kind is Kind.CAPTURE else 'export'}_{export.export_id}.{extension}"
+    return store.download_url(export.s3_key, filename=filename, ttl_seconds=ttl_seconds)
 
 
 def delete_export(export_id: str, *, caller: Caller, jobs: ExportsRepository, store: ExportStore) -> None:

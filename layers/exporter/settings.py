@@ -11,6 +11,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .masking import DEFAULT_JSON_KEYS
+
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -38,9 +40,17 @@ class ExportStoreSettings(DatabaseSettings):
     EXPORT_EXPIRATION_DAYS: int = Field(default=7, ge=1, le=3650)
 
 
+# A capture window must fit in one Lambda run (15 minutes) with time to finish the upload.
+DEFAULT_CAPTURE_MAX_SECONDS = 840
+CAPTURE_MAX_SECONDS_LIMIT = 870
+
+
 class ApiSettings(ExportStoreSettings):
     DOWNLOAD_URL_TTL_SECONDS: int = Field(default=900, ge=30, le=7 * 24 * 3600)
     MAX_BODY_BYTES: int = Field(default=256 * 1024, ge=1024)
+    # The capture queue; without it POST /captures answers 503.
+    CAPTURE_QUEUE_URL: str | None = None
+    CAPTURE_MAX_SECONDS: int = Field(default=DEFAULT_CAPTURE_MAX_SECONDS, ge=1, le=CAPTURE_MAX_SECONDS_LIMIT)
 
 
 class WorkerSettings(ExportStoreSettings):
@@ -54,6 +64,41 @@ class WorkerSettings(ExportStoreSettings):
 
 class SweeperSettings(ExportStoreSettings):
     DLQ_URL: str | None = None
+
+
+class CaptureSettings(DatabaseSettings):
+    """The capture Lambda: Redis in, the exports bucket out, the masking key from Secrets Manager."""
+
+    S3_BUCKET: str = Field(min_length=3)
+    EXPORT_EXPIRATION_DAYS: int = Field(default=7, ge=1, le=3650)
+    # Seed 000's name: "host:port", redis://host:port/0, or rediss://host:port (TLS, ElastiCache).
+    REDIS_SVC: str = Field(min_length=1)
+    # ElastiCache AUTH token: a secret whose string is the token, or JSON {"password", "username"?}.
+    REDIS_AUTH_SECRET_ARN: str | None = None
+    # The HMAC key: a secret (string of at least 32 characters, or JSON {"key": ...}) ...
+    MASKING_SECRET_ARN: str | None = None
+    # ... or, for the local stack and tests only, the key itself.
+    MASKING_KEY: str | None = Field(default=None, min_length=16)
+    MASK_JSON_KEYS: str = ",".join(DEFAULT_JSON_KEYS)
+    MASK_LINK_ACROSS_CAPTURES: bool = False
+    CAPTURE_MAX_SECONDS: int = Field(default=DEFAULT_CAPTURE_MAX_SECONDS, ge=1, le=CAPTURE_MAX_SECONDS_LIMIT)
+    LEASE_SECONDS: int = Field(default=120, ge=10, le=3600)
+    PROGRESS_INTERVAL_SECONDS: float = Field(default=3.0, gt=0)
+    PART_SIZE_BYTES: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+
+    @model_validator(mode="after")
+    def _one_key(self) -> CaptureSettings:
+        if not (self.MASKING_SECRET_ARN or self.MASKING_KEY):
+            raise ValueError("set MASKING_SECRET_ARN (or MASKING_KEY for a local run)")
+        return self
+
+    @property
+    def mask_json_keys(self) -> list[str]:
+        return [k.strip() for k in self.MASK_JSON_KEYS.split(",") if k.strip()]
+
+    @property
+    def redis_url(self) -> str:
+        return self.REDIS_SVC if "://" in self.REDIS_SVC else f"redis://{self.REDIS_SVC}"
 
 
 def load(model: type[T], environ: Mapping[str, str]) -> T:

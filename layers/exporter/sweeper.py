@@ -14,7 +14,7 @@ from uuid import UUID
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
-from .models import ExportMessage
+from .models import CaptureMessage, ExportMessage, Kind
 from .queue import JobQueue
 from .repository import ExportsRepository
 
@@ -33,6 +33,8 @@ class SweepReport:
 
 
 def message_for(export: Any) -> ExportMessage:
+    if export.kind is Kind.CAPTURE:
+        raise ValueError("a capture has no export message")
     return ExportMessage(
         export_id=export.export_id,
         creator_id=export.creator_id,
@@ -50,9 +52,14 @@ def sweep(
     report.requeued = jobs.requeue_lapsed()
     for export_id in report.requeued:
         export = jobs.get(export_id)
-        if export is not None:
+        if export is not None and export.kind is not Kind.CAPTURE:  # captures have max_retries 0
             queue.send(message_for(export))
     for export in jobs.stale_pending(stale_pending_seconds):
+        if export.kind is Kind.CAPTURE:
+            # Its window was "from now"; starting it this late would silently capture another one.
+            if jobs.fail_unfinished(export.export_id, "the capture never started; please request it again"):
+                report.failed.append(export.export_id)
+            continue
         queue.send(message_for(export))
         jobs.touch_pending(export.export_id)
         report.resent.append(export.export_id)
@@ -69,7 +76,7 @@ def sweep(
 
 
 def drain_dead_letters(jobs: ExportsRepository, sqs: Any, dlq_url: str, *, max_batches: int = 10) -> int:
-    """Fail the export of every message in the DLQ, then delete the message."""
+    """Fail the export of every message in the DLQ (export or capture messages), then delete the message."""
     drained = 0
     for _ in range(max_batches):
         messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
@@ -77,7 +84,12 @@ def drain_dead_letters(jobs: ExportsRepository, sqs: Any, dlq_url: str, *, max_b
             break
         for msg in messages:
             try:
-                body = ExportMessage.model_validate(json.loads(msg["Body"]))
+                raw = json.loads(msg["Body"])
+                body: ExportMessage | CaptureMessage = (
+                    ExportMessage.model_validate(raw)
+                    if isinstance(raw, dict) and "export_parameters" in raw
+                    else CaptureMessage.model_validate(raw)
+                )
                 if jobs.fail_unfinished(
                     body.export_id,
                     f"the export could not be processed (its message was dead-lettered on attempt {body.attempt})",

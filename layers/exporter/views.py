@@ -7,14 +7,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .models import Export, ExportParameters, Progress, Status
+from .models import CaptureParameters, Export, ExportParameters, Progress, Status
 
 
 class ExportStatus(BaseModel):
     export_id: str
     creator_id: str
     kind: str
-    export_parameters: ExportParameters
+    export_parameters: ExportParameters | CaptureParameters
     shared_with: list[str]
     status: Status
     url: str | None
