@@ -77,12 +77,14 @@ class Api(Construct):
         config: EnvConfig,
         identity: Identity,
         handler: lambda_.IFunction,
+        ui_origins: list[str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         cors = None
-        if config.ui_origins:
+        allowed = [*config.ui_origins, *(ui_origins or [])]  # cdk.json's, and the CloudFront UI's
+        if allowed:
             cors = apigwv2.CorsPreflightOptions(
-                allow_origins=list(config.ui_origins),
+                allow_origins=allowed,
                 allow_methods=[apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST, apigwv2.CorsHttpMethod.DELETE],
                 allow_headers=["authorization", "content-type"],
                 max_age=Duration.hours(1),

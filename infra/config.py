@@ -45,6 +45,7 @@ class AuthConfig:
     issuer: str | None = None
     audience: tuple[str, ...] = ()
     mfa_required: bool = False
+    domain_prefix: str | None = None  # Hosted UI: <prefix>.auth.<region>.amazoncognito.com
 
     @property
     def uses_cognito(self) -> bool:
@@ -165,6 +166,7 @@ def load_config(env_name: str, environments: dict[str, Any]) -> EnvConfig:
         issuer=auth_raw.get("issuer") or None,
         audience=tuple(auth_raw.get("audience", ())),
         mfa_required=bool(auth_raw.get("mfaRequired", False)),
+        domain_prefix=auth_raw.get("domainPrefix") or None,
     )
     if auth.issuer and not auth.audience:
         raise ConfigError(f"{env_name}.auth.issuer needs auth.audience")

@@ -1,8 +1,12 @@
-"""Who calls the API: a Cognito user pool created here, or an existing OIDC issuer."""
+"""Who calls the API: a Cognito user pool created here (with a Hosted UI domain and the web UI's
+PKCE client), or an existing OIDC issuer."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from typing import Any
+from urllib.parse import urlsplit
+
+from aws_cdk import Aws, Duration, Fn
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_cognito as cognito
@@ -15,16 +19,24 @@ ADMIN_GROUP = "admin"
 
 
 class Identity(Construct):
-    """Exposes ``authorizer`` (a JWT authorizer); ``user_pool``/``client`` only in Cognito mode."""
+    """Exposes ``authorizer`` (a JWT authorizer); ``user_pool``/``client``/``domain`` only in Cognito mode.
+
+    ``add_web_client`` (before ``authorizer`` is first read) adds the UI's public client, so the
+    authorizer accepts its tokens too.
+    """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvConfig) -> None:
         super().__init__(scope, construct_id)
+        self.config = config
         self.user_pool: cognito.UserPool | None = None
         self.client: cognito.UserPoolClient | None = None
+        self.web_client: cognito.UserPoolClient | None = None
+        self.domain: cognito.UserPoolDomain | None = None
+        self._authorizer: apigwv2.IHttpRouteAuthorizer | None = None
         auth = config.auth
         if not auth.uses_cognito:
             assert auth.issuer is not None
-            self.authorizer: apigwv2.IHttpRouteAuthorizer = authorizers.HttpJwtAuthorizer(
+            self._authorizer = authorizers.HttpJwtAuthorizer(
                 "JwtAuthorizer", auth.issuer, jwt_audience=list(auth.audience)
             )
             return
@@ -64,8 +76,11 @@ class Identity(Construct):
             id_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.days(30),
         )
-        self.authorizer = authorizers.HttpUserPoolAuthorizer(
-            "UserPoolAuthorizer", self.user_pool, user_pool_clients=[self.client]
+        self.domain = self.user_pool.add_domain(
+            "HostedUi",
+            cognito_domain=cognito.CognitoDomainOptions(
+                domain_prefix=auth.domain_prefix or Fn.join("-", ["export-service", config.name, Aws.ACCOUNT_ID])
+            ),
         )
         acknowledge(
             self.user_pool,
@@ -80,3 +95,65 @@ class Identity(Construct):
                 reason=f"{config.name}: MFA is optional (TOTP offered) by configuration (auth.mfaRequired) so "
                 "the curl smoke test can get a token with USER_PASSWORD_AUTH; prod requires MFA.",
             )
+
+    @property
+    def authorizer(self) -> apigwv2.IHttpRouteAuthorizer:
+        if self._authorizer is None:
+            assert self.user_pool is not None and self.client is not None
+            clients = [c for c in (self.client, self.web_client) if c is not None]
+            self._authorizer = authorizers.HttpUserPoolAuthorizer(
+                "UserPoolAuthorizer", self.user_pool, user_pool_clients=clients
+            )
+        return self._authorizer
+
+    @property
+    def sign_in_origins(self) -> list[str]:
+        """Where the UI's fetch() goes to sign in (the Hosted UI domain, or the OIDC issuer)."""
+        if self.domain is not None:
+            return [self.domain.base_url()]
+        issuer = urlsplit(self.config.auth.issuer or "")
+        return [f"{issuer.scheme}://{issuer.netloc}"] if issuer.netloc else []
+
+    def add_web_client(self, redirect_uri: str) -> None:
+        """The UI's public client: authorization code with PKCE, back to ``redirect_uri``, no secret."""
+        if self.user_pool is None:
+            return
+        assert self._authorizer is None, "add the web client before the authorizer is built"
+        self.web_client = self.user_pool.add_client(
+            "WebClient",
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                callback_urls=[redirect_uri],
+                logout_urls=[redirect_uri],
+            ),
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
+            prevent_user_existence_errors=True,
+            access_token_validity=Duration.hours(1),
+            id_token_validity=Duration.hours(1),
+            refresh_token_validity=Duration.hours(12),
+        )
+
+    def web_auth(self, redirect_uri: str) -> dict[str, Any]:
+        """The ``auth`` block of the UI's config.json."""
+        if self.domain is not None and self.web_client is not None:
+            domain = self.domain.base_url()
+            return {
+                "mode": "oauth",
+                "authorizeUrl": f"{domain}/oauth2/authorize",
+                "tokenUrl": f"{domain}/oauth2/token",
+                "logoutUrl": f"{domain}/logout",
+                "clientId": self.web_client.user_pool_client_id,
+                "redirectUri": redirect_uri,
+                "scopes": ["openid", "email", "profile"],
+            }
+        auth = self.config.auth
+        return {
+            "mode": "oidc",
+            "issuer": auth.issuer,
+            "clientId": auth.audience[0] if auth.audience else "",
+            "redirectUri": redirect_uri,
+            "scopes": ["openid"],
+        }

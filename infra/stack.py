@@ -19,6 +19,7 @@ from infra.network import Network
 from infra.operations import Operations
 from infra.queue import JobQueue
 from infra.storage import OUTPUTS_PREFIX, ExportStore
+from infra.web import Web, execute_api_origin
 from infra.workers import Worker
 
 
@@ -30,6 +31,14 @@ class ExportServiceStack(Stack):
         store = ExportStore(self, "Storage", config=config)
         jobs = JobQueue(self, "Queue", config=config)
         identity = Identity(self, "Identity", config=config)
+        web = Web(
+            self,
+            "Web",
+            config=config,
+            access_log_bucket=store.log_bucket,
+            connect_origins=[execute_api_origin(), *identity.sign_in_origins],
+        )
+        identity.add_web_client(web.sign_in_url)
         layer = SharedLayer(self, "Shared")
         factory = PythonFunctionFactory(
             config,
@@ -67,7 +76,8 @@ class ExportServiceStack(Stack):
             environment=environment.api(),
             description="Export service HTTP API",
         )
-        api = Api(self, "Api", config=config, identity=identity, handler=api_function)
+        api = Api(self, "Api", config=config, identity=identity, handler=api_function, ui_origins=[web.url])
+        web.publish(api_url=api.url, auth=identity.web_auth(web.sign_in_url))
 
         # Wiring: data access, queues, objects.
         for fn in (api_function, *worker.functions):
@@ -84,6 +94,7 @@ class ExportServiceStack(Stack):
         self._acknowledge_cdk_helpers()
 
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the HTTP API")
+        CfnOutput(self, "WebUrl", value=web.url, description="The web UI (CloudFront)")
         CfnOutput(self, "ExportsBucketName", value=store.bucket.bucket_name)
         CfnOutput(self, "JobQueueUrl", value=jobs.queue.queue_url)
         CfnOutput(self, "DeadLetterQueueUrl", value=jobs.dead_letter_queue.queue_url)

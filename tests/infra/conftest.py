@@ -40,12 +40,19 @@ class Synthesized:
         return self.template.find_resources(type_)
 
     def app_functions(self) -> dict[str, dict[str, Any]]:
-        """The service's own Python functions (not CDK's helper functions)."""
+        """The service's own Python functions (not CDK's helper functions, such as BucketDeployment's)."""
         return {
             logical_id: resource
             for logical_id, resource in self.resources("AWS::Lambda::Function").items()
             if str(resource["Properties"].get("Runtime", "")).startswith("python")
+            and not logical_id.startswith("CustomCDKBucketDeployment")
         }
+
+    def shared_layer(self) -> tuple[str, dict[str, Any]]:
+        """(logical id, resource) of the domain package's layer (not CDK's AWS CLI layer)."""
+        layers = {k: v for k, v in self.resources("AWS::Lambda::LayerVersion").items() if k.startswith("Shared")}
+        assert len(layers) == 1, list(layers)
+        return next(iter(layers.items()))
 
     def function(self, handler: str) -> tuple[str, dict[str, Any]]:
         """(logical id, resource) of the one function with ``handler``."""

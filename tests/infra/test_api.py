@@ -34,11 +34,12 @@ def test_given_the_api_then_only_health_and_docs_are_open_and_every_other_route_
 
 def test_given_cognito_mode_then_the_authorizer_trusts_the_stack_user_pool_and_client(dev) -> None:
     pool_id = next(iter(dev.resources("AWS::Cognito::UserPool")))
-    client_id = next(iter(dev.resources("AWS::Cognito::UserPoolClient")))
+    client_ids = set(dev.resources("AWS::Cognito::UserPoolClient"))  # the API's and the web UI's
     authorizer = next(iter(dev.resources("AWS::ApiGatewayV2::Authorizer").values()))["Properties"]
     assert authorizer["AuthorizerType"] == "JWT"
     assert authorizer["IdentitySource"] == ["$request.header.Authorization"]
-    assert authorizer["JwtConfiguration"]["Audience"] == [{"Ref": client_id}]
+    assert {a["Ref"] for a in authorizer["JwtConfiguration"]["Audience"]} == client_ids
+    assert len(client_ids) == 2
     assert {"Ref": pool_id} in authorizer["JwtConfiguration"]["Issuer"]["Fn::Join"][1]
     dev.template.has_resource_properties(
         "AWS::Cognito::UserPoolGroup", {"GroupName": "admin", "UserPoolId": {"Ref": pool_id}}
@@ -63,15 +64,14 @@ def test_given_the_stage_then_it_throttles_and_writes_json_access_logs(dev) -> N
     assert "Fn::GetAtt" in stage["AccessLogSettings"]["DestinationArn"]
 
 
-def test_given_a_ui_origin_then_cors_allows_only_it(dev, prod) -> None:
-    dev.template.has_resource_properties(
-        "AWS::ApiGatewayV2::Api",
-        {"CorsConfiguration": Match.object_like({"AllowOrigins": ["http://localhost:5173"]})},
-    )
-    prod.template.has_resource_properties(
-        "AWS::ApiGatewayV2::Api",
-        {"CorsConfiguration": Match.object_like({"AllowOrigins": ["https://exports.example.org"]})},
-    )
+def test_given_a_ui_origin_then_cors_allows_only_it_and_the_cloudfront_ui(dev, prod) -> None:
+    for synth, configured in ((dev, "http://localhost:5173"), (prod, "https://exports.example.org")):
+        distribution = next(iter(synth.resources("AWS::CloudFront::Distribution")))
+        web = {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]}
+        synth.template.has_resource_properties(
+            "AWS::ApiGatewayV2::Api",
+            {"CorsConfiguration": Match.object_like({"AllowOrigins": [configured, web]})},
+        )
 
 
 def test_given_an_existing_oidc_issuer_then_no_user_pool_is_created_and_the_authorizer_trusts_it(

@@ -13,7 +13,7 @@ STORE_ENV = {"DATABASE_HOST", "S3_BUCKET", "SQS_QUEUE_URL", "MAX_RETRIES", "EXPO
 def test_given_every_service_function_then_it_is_arm64_python_traced_json_logged_in_the_vpc(dev) -> None:
     functions = dev.app_functions()
     assert {f["Properties"]["Handler"] for f in functions.values()} == EXPECTED_HANDLERS
-    layer_id = next(iter(dev.resources("AWS::Lambda::LayerVersion")))
+    layer_id, _ = dev.shared_layer()
     for logical_id, fn in functions.items():
         props = fn["Properties"]
         assert props["Architectures"] == ["arm64"], logical_id
@@ -65,7 +65,7 @@ def test_given_each_function_asset_then_it_holds_only_its_own_package(dev) -> No
 
 
 def test_given_the_layer_then_it_targets_arm64_and_the_function_runtime(dev) -> None:
-    layer = next(iter(dev.resources("AWS::Lambda::LayerVersion").values()))["Properties"]
+    layer = dev.shared_layer()[1]["Properties"]
     assert layer["CompatibleArchitectures"] == ["arm64"]
     assert layer["CompatibleRuntimes"] == ["python3.13"]
 

@@ -4,6 +4,8 @@ JUSTIFIED_STAR_ACTIONS = {
     "xray:PutTelemetryRecords",
     "logs:PutRetentionPolicy",  # CDK's LogRetention helper for the RDS log groups (infra/stack.py)
     "logs:DeleteRetentionPolicy",
+    "cloudfront:CreateInvalidation",  # CDK's BucketDeployment invalidates the UI's distribution (infra/web.py)
+    "cloudfront:GetInvalidation",
 }
 
 

@@ -2,7 +2,11 @@ from aws_cdk.assertions import Match
 
 
 def exports_bucket(synth) -> tuple[str, dict]:
-    buckets = {k: v for k, v in synth.resources("AWS::S3::Bucket").items() if "LoggingConfiguration" in v["Properties"]}
+    buckets = {
+        k: v
+        for k, v in synth.resources("AWS::S3::Bucket").items()
+        if v["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == "exports/"
+    }
     assert len(buckets) == 1
     return next(iter(buckets.items()))
 
