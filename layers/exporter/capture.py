@@ -108,7 +108,7 @@ def capture_row(masker: Masker, channel: bytes | str, payload: bytes | str, rece
         for key in USER_KEYS:
             value = rest.get(key)
             if value not in (None, "") and not isinstance(value, dict | list):
-                user = masker.mask_whole(rest.pop(key))
+                user = masker.mask_whole(rest.pop(key), key)
                 break
         else:
             user = masker.first_identity(_text(payload)) or ""

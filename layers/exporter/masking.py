@@ -62,6 +62,7 @@ _IDENTITY = re.compile(
 # A string without a digit, a colon or an at sign holds no identity this module knows (cheap pre-check).
 _MAYBE = re.compile(r"[0-9:@]")
 _DIGITS_15 = re.compile(r"[0-9]{15}")
+_KIND_OF_KEY = {"supi": "imsi", "imsi": "imsi", "gpsi": "msisdn", "msisdn": "msisdn", "pei": "imei", "imei": "imei"}
 
 
 def _ipv6(text: str) -> str | None:
@@ -150,16 +151,22 @@ class Masker:
                 return self.pseudonym(found[1])
         return None
 
-    def mask_whole(self, value: Any) -> str:
-        """A configured key's value, replaced whole (an identity keeps its canonical pseudonym)."""
+    def mask_whole(self, value: Any, key: str | None = None) -> str:
+        """A configured key's value, replaced whole (an identity keeps its canonical pseudonym).
+
+        Digits under a key that names their kind (``"msisdn": 33612345678``) are that kind.
+        """
         if isinstance(value, bool) or value is None:
             return self.pseudonym(f"value:{value}")
         text = str(value)
         match = _IDENTITY.fullmatch(text)
         found = _canonical(match) if match else None
         canonical = found[1] if found and found[0] == 0 else None
-        if canonical is None and isinstance(value, int) and _DIGITS_15.fullmatch(text):
-            canonical = f"imsi:{text}"
+        if canonical is None and text.isdigit():
+            hint = _KIND_OF_KEY.get((key or "").lower())
+            if hint == "imei" and len(text) == 16:
+                hint = "imeisv"
+            canonical = f"{hint or 'imsi'}:{text}" if hint or len(text) == 15 else None
         return self.pseudonym(canonical or f"value:{text}")
 
     def mask_json(self, value: Any) -> Any:
@@ -171,10 +178,10 @@ class Masker:
             for key, item in value.items():
                 name = self.mask_text(key) if isinstance(key, str) else key
                 if isinstance(key, str) and self.is_masked_key(key) and not isinstance(item, dict | list):
-                    masked[name] = self.mask_whole(item) if item is not None else None
+                    masked[name] = self.mask_whole(item, key) if item is not None else None
                 elif isinstance(key, str) and self.is_masked_key(key) and isinstance(item, list):
                     masked[name] = [
-                        self.mask_whole(i) if not isinstance(i, dict | list) else self.mask_json(i) for i in item
+                        self.mask_whole(i, key) if not isinstance(i, dict | list) else self.mask_json(i) for i in item
                     ]
                 else:
                     masked[name] = self.mask_json(item)
