@@ -226,7 +226,29 @@ def test_at_phone_width_the_list_fits_and_the_captures_page_answers(signed_in, s
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "exports-phone")
 
-    # AND the captures page says what it offers
-    page.goto(f"{local_stack.url}/captures")
-    expect(page.get_by_role("heading", name="Captures")).to_be_visible()
+
+def test_a_capture_is_started_with_a_duration_and_counts_down_to_a_csv(signed_in, screenshot, local_stack):
+    # GIVEN carol on the captures page
+    page = signed_in("carol")
+    page.get_by_role("link", name="Captures").click()
+    expect(page.get_by_role("heading", name="Captures", exact=True)).to_be_visible()
+    configured = (
+        local_stack.api("probe").post(f"{local_stack.url}/captures", json={"duration": "1s"}, timeout=10).status_code
+        != 503
+    )
+
+    # WHEN she starts a 3-second capture
+    page.get_by_label("Duration in seconds").fill("3")
+    page.get_by_role("button", name="Start capture").click()
+
+    if not configured:
+        # THEN (a stack without a capture queue) the API's 503 message is shown at the duration
+        expect(page.locator("form .error")).to_have_text("captures are not configured on this deployment")
+        screenshot(page, "captures")
+        return
+    # THEN its card counts down, then offers the CSV
+    capture = page.locator("article").first
+    expect(capture).to_contain_text("Capture of 3 s")
     screenshot(page, "captures")
+    expect(capture).to_have_attribute("data-status", "completed", timeout=EXPORT_TIMEOUT_MS)
+    expect(capture.get_by_role("button", name="Download CSV")).to_be_visible()

@@ -9,14 +9,15 @@ import { h, uid } from "./dom.js";
 import * as fmt from "./format.js";
 import { poller } from "./poll.js";
 
-let available = null;
+let capturesPath = null;
 
+/** The API's path for starting captures (…/captures in its OpenAPI document), or null when it has none. */
 export async function capturesAvailable() {
-  available ??= fetch(`${config().apiUrl}/openapi.json`, { headers: { Accept: "application/json" } })
+  capturesPath ??= fetch(`${config().apiUrl}/openapi.json`, { headers: { Accept: "application/json" } })
     .then((r) => (r.ok ? r.json() : {}))
-    .then((doc) => Boolean(doc.paths && doc.paths["/captures"]))
-    .catch(() => false);
-  return available;
+    .then((doc) => Object.keys(doc.paths || {}).find((path) => /\/captures$/.test(path) && doc.paths[path].post) || null)
+    .catch(() => null);
+  return capturesPath;
 }
 
 /** Seconds the capture was asked to run, from its parameters ("60s", 60, or duration_seconds). */
@@ -54,7 +55,8 @@ function captureCard(exp, onError) {
 }
 
 export async function capturesPage() {
-  if (!(await capturesAvailable())) {
+  const path = await capturesAvailable();
+  if (!path) {
     return {
       title: "Captures",
       node: h("div", {}, h("h1", { tabindex: "-1" }, "Captures"), h("p", { class: "empty" }, "This deployment does not offer captures yet.")),
@@ -83,7 +85,7 @@ export async function capturesPage() {
         event.preventDefault();
         error.textContent = "";
         try {
-          await api("/captures", { method: "POST", body: { duration: `${seconds.value}s` } });
+          await api(path, { method: "POST", body: { duration: `${seconds.value}s` } });
           polling.watch(await refresh());
         } catch (e) {
           error.textContent = e.message;

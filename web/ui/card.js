@@ -85,8 +85,18 @@ export function openShareDialog(exp, onChange) {
   ]);
 }
 
+/** What an export is of, in words: its query, or a capture's window and channel. */
+export function describe(exp) {
+  const params = exp.export_parameters || {};
+  if (exp.kind === "capture") {
+    const window = params.duration_seconds ? fmt.duration(params.duration_seconds * 1000) : "a window";
+    return `capture of ${window} on ${params.channel || "the event channel"}`;
+  }
+  return params.query ? summarize(params.query) : exp.kind;
+}
+
 export function shortSummary(exp, max = 90) {
-  const text = summarize(exp.export_parameters.query);
+  const text = describe(exp);
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
@@ -108,7 +118,11 @@ export function exportCard(exp, names, actions) {
   const buttons = [];
   if (exp.status === "completed" && exp.url) {
     buttons.push(
-      h("button", { type: "button", dataset: { action: "download" }, onclick: run(() => download(exp)) }, "Download ZIP"),
+      h(
+        "button",
+        { type: "button", dataset: { action: "download" }, onclick: run(() => download(exp)) },
+        exp.kind === "capture" ? "Download CSV" : "Download ZIP",
+      ),
     );
   }
   if (manage) {
@@ -153,7 +167,8 @@ export function exportCard(exp, names, actions) {
       "dl",
       {},
       h("div", {}, h("dt", {}, "Created"), h("dd", {}, fmt.date(exp.created_at))),
-      h("div", {}, h("dt", {}, "Fields"), h("dd", {}, names.join(", "), params.include_images ? "; with images" : "")),
+      names.length > 0 &&
+        h("div", {}, h("dt", {}, "Fields"), h("dd", {}, names.join(", "), params.include_images ? "; with images" : "")),
       exp.expires_at &&
         h(
           "div",

@@ -1,7 +1,7 @@
 // /exports/{id}: status, parameters, timestamps, failure, sharing, download, delete.
 
 import { exportsApi } from "./api.js";
-import { canManage, confirmDelete, download, fieldNames, progress, statusBadge } from "./card.js";
+import { canManage, confirmDelete, describe, download, fieldNames, progress, statusBadge } from "./card.js";
 import { announce, append, h } from "./dom.js";
 import * as fmt from "./format.js";
 import { poller } from "./poll.js";
@@ -20,7 +20,7 @@ export async function detailPage({ params: [id], navigate }) {
   const row = (label, value) => h("div", {}, h("dt", {}, label), h("dd", {}, value));
 
   async function render() {
-    const names = await fieldNames(exp.export_parameters.fields);
+    const names = await fieldNames(exp.export_parameters.fields || []);
     const params = exp.export_parameters;
     const manage = canManage(exp);
     const actions = h(
@@ -28,7 +28,11 @@ export async function detailPage({ params: [id], navigate }) {
       { class: "actions" },
       exp.status === "completed" &&
         exp.url &&
-        h("button", { type: "button", onclick: () => download(exp).catch((e) => showError(e.message)) }, "Download ZIP"),
+        h(
+          "button",
+          { type: "button", onclick: () => download(exp).catch((e) => showError(e.message)) },
+          exp.kind === "capture" ? "Download CSV" : "Download ZIP",
+        ),
       manage &&
         h(
           "button",
@@ -59,13 +63,18 @@ export async function detailPage({ params: [id], navigate }) {
         h(
           "dl",
           { class: "wide" },
-          row("Query", summarize(params.query)),
-          row("Fields", h("ul", { class: "plain" }, names.map((n, i) => h("li", {}, n, " ", h("code", {}, params.fields[i]))))),
-          row("Images", params.include_images ? "included" : "not included"),
+          exp.kind === "capture"
+            ? [row("Capture", describe(exp)), row("Channel", h("code", {}, params.channel || "—"))]
+            : [
+                row("Query", params.query ? summarize(params.query) : "—"),
+                row("Fields", h("ul", { class: "plain" }, names.map((n, i) => h("li", {}, n, " ", h("code", {}, params.fields[i]))))),
+                row("Images", params.include_images ? "included" : "not included"),
+              ],
           row("Created by", exp.creator_id),
           row("Export id", h("code", {}, exp.export_id)),
         ),
-        h("details", {}, h("summary", {}, "Query as JSON"), h("pre", { class: "code" }, JSON.stringify(params.query, null, 2))),
+        params.query &&
+          h("details", {}, h("summary", {}, "Query as JSON"), h("pre", { class: "code" }, JSON.stringify(params.query, null, 2))),
       ),
       h(
         "section",

@@ -39,7 +39,7 @@ export async function exportsPage({ flash }) {
   /** Replace only the cards whose export changed, keeping focus on the same button. */
   async function render() {
     const names = new Map();
-    for (const exp of items) names.set(exp.export_id, await fieldNames(exp.export_parameters.fields));
+    for (const exp of items) names.set(exp.export_id, await fieldNames(exp.export_parameters.fields || []));
     const place = (container, list, empty) => {
       const nodes = list.map((exp) => {
         const json = JSON.stringify(exp);
