@@ -89,3 +89,31 @@ def drain(jobs_queue: Queue, run_worker: Callable[..., dict]) -> Callable[[], in
         return handled
 
     return go
+
+
+@pytest.fixture
+def capture_env(service_env, redis_server, monkeypatch: pytest.MonkeyPatch):
+    """The capture Lambda's environment on top of ``service_env``: the session's Redis, a local key."""
+    monkeypatch.setenv("REDIS_SVC", redis_server.url)
+    monkeypatch.setenv("MASKING_KEY", "test-masking-key-0123456789abcdef")
+    from capture import dependencies as capture_deps
+
+    capture_deps.capture.cache_clear()
+    return service_env
+
+
+@pytest.fixture
+def capture_queue(capture_env, sqs) -> Queue:
+    return Queue(capture_env.capture_queue_url, sqs)
+
+
+@pytest.fixture
+def run_capture(capture_env) -> Callable[..., dict]:
+    """Invoke the capture handler with an SQS event of the given bodies; return its response."""
+    from capture.handler import lambda_handler
+
+    def run(*bodies: str) -> dict:
+        event = sqs_event(*bodies, queue_arn=capture_env.capture_queue_arn)
+        return dict(lambda_handler(event, context()))
+
+    return run
