@@ -252,3 +252,48 @@ def test_a_capture_is_started_with_a_duration_and_counts_down_to_a_csv(signed_in
     screenshot(page, "captures")
     expect(capture).to_have_attribute("data-status", "completed", timeout=EXPORT_TIMEOUT_MS)
     expect(capture.get_by_role("button", name="Download CSV")).to_be_visible()
+
+
+def test_polling_backs_off_pauses_while_the_tab_is_hidden_and_stops_when_nothing_runs(signed_in):
+    # GIVEN the page's poller, refreshing something that keeps running
+    page = signed_in("dave")
+    timeline = page.evaluate(
+        """async () => {
+          const { poller } = await import("/ui/poll.js");
+          const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+          const state = () => document.documentElement.dataset.polling;
+          const setHidden = (hidden) => {
+            Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+            document.dispatchEvent(new Event("visibilitychange"));
+          };
+          const calls = [];
+          let running = true;
+          const start = performance.now();
+          const polling = poller(async () => { calls.push(performance.now() - start); return running; });
+          polling.watch(true);
+          await sleep(2700);
+          const beforeHiding = [...calls];
+          setHidden(true);
+          const hiddenState = state();
+          await sleep(2500);
+          const whileHidden = calls.length - beforeHiding.length;
+          setHidden(false);
+          await sleep(100);
+          const shownAgain = calls.length - beforeHiding.length;
+          running = false;
+          await sleep(1200);
+          const finalState = state();
+          const finalCalls = calls.length;
+          await sleep(1600);
+          polling.dispose();
+          return { beforeHiding, hiddenState, whileHidden, shownAgain, finalState, finalCalls, total: calls.length };
+        }"""
+    )
+    # THEN it polled after ~1 s, then ~1.5 s later (backing off) ...
+    first, second = timeline["beforeHiding"]
+    assert 900 <= first <= 1400 and 1350 <= second - first <= 1900, timeline
+    # ... paused while hidden, refreshed at once when shown ...
+    assert timeline["hiddenState"] == "paused" and timeline["whileHidden"] == 0, timeline
+    assert timeline["shownAgain"] == 1, timeline
+    # ... and stopped for good once nothing ran
+    assert timeline["finalState"] == "off" and timeline["total"] == timeline["finalCalls"], timeline
