@@ -6,7 +6,6 @@ Mounted twice by ``build_app``: at ``/captures`` and at the seed's own
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -83,7 +82,7 @@ def build_router(metrics: Metrics, current_caller: Callable[[Router], Caller]) -
             410: {"description": "Expired"},
         },
     )
-    def download(id: Annotated[str, Query(max_length=64)]) -> Response[str]:
+    def download(id: Annotated[str, Query(max_length=64)]) -> Response[dict[str, Any] | None]:
         deps = dependencies()
         export = capture_service.visible_capture(id, current_caller(router), deps.jobs)
         outcome = capture_service.capture_download(
@@ -98,6 +97,6 @@ def build_router(metrics: Metrics, current_caller: Callable[[Router], Caller]) -
             "state": outcome.state,
             "remainingTime": outcome.remaining,
         }
-        return Response(status_code=code, content_type="application/json", body=json.dumps(payload))
+        return Response(status_code=code, content_type="application/json", body=payload)
 
     return router

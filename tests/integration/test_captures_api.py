@@ -114,3 +114,16 @@ def test_downloading_before_the_capture_completes_is_409_with_the_remaining_time
     reply = api("GET", "/captures/download", query={"id": capture_id})
     assert reply.status == 409
     assert reply.body["remainingTime"] == 300 and "in progress" in reply.body["message"]
+
+
+def test_an_expired_capture_says_so_and_its_download_is_gone(api, capture_queue, db) -> None:
+    capture_id = api("POST", "/captures", body={"duration": "60s"}).body["id"]
+    with db.cursor() as cur:
+        cur.execute(
+            "UPDATE exports SET status = 'completed', started_at = now() - interval '9 days', "
+            "completed_at = now() - interval '8 days', expires_at = now() - interval '1 day', "
+            "s3_key = 'outputs/gone.csv' WHERE export_id = %s",
+            (capture_id,),
+        )
+    assert api("GET", "/captures/status", query={"id": capture_id}).body["status"] == "EXPIRED"
+    assert api("GET", "/captures/download", query={"id": capture_id}).status == 410
