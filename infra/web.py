@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Aws, DefaultStackSynthesizer, Duration, Fn, Stack
+from aws_cdk import Aws, DefaultStackSynthesizer, Duration, Fn, Stack, Token
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
@@ -179,7 +179,15 @@ class Web(Construct):
         qualifier = stack.node.try_get_context("@aws-cdk/core:bootstrapQualifier") or (
             DefaultStackSynthesizer.DEFAULT_QUALIFIER
         )
-        assets = f"Resource::arn:<AWS::Partition>:s3:::cdk-{qualifier}-assets-<AWS::AccountId>-<AWS::Region>/*"
+        partition, account, region = (
+            f"<{pseudo}>" if Token.is_unresolved(value) else value
+            for pseudo, value in (
+                ("AWS::Partition", stack.partition),
+                ("AWS::AccountId", stack.account),
+                ("AWS::Region", stack.region),
+            )
+        )
+        assets = f"Resource::arn:{partition}:s3:::cdk-{qualifier}-assets-{account}-{region}/*"
         site = finding_resource(self, self.bucket.arn_for_objects("*"))
         copying = (
             "CDK's BucketDeployment function copies the UI from the CDK asset bucket into the site bucket; "
