@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 import json
 import re
 import zipfile
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -297,3 +300,59 @@ def test_polling_backs_off_pauses_while_the_tab_is_hidden_and_stops_when_nothing
     assert timeline["shownAgain"] == 1, timeline
     # ... and stopped for good once nothing ran
     assert timeline["finalState"] == "off" and timeline["total"] == timeline["finalCalls"], timeline
+
+
+def test_hosted_sign_in_uses_the_code_flow_with_pkce_and_keeps_the_token_out_of_cookies(browser, local_stack):
+    # GIVEN the UI configured for a Hosted UI (as config.json is in AWS), with the identity provider faked
+    idp = "https://auth.example.test"
+    config = {
+        "apiUrl": "",
+        "auth": {
+            "mode": "oauth",
+            "authorizeUrl": f"{idp}/oauth2/authorize",
+            "tokenUrl": f"{idp}/oauth2/token",
+            "logoutUrl": f"{idp}/logout",
+            "clientId": "web-client",
+            "redirectUri": f"{local_stack.url}/signin",
+            "scopes": ["openid", "email"],
+        },
+    }
+    context = browser.new_context(bypass_csp=True)  # the local CSP allows only the stack's own origin
+    page = context.new_page()
+    seen: dict = {}
+
+    def authorize(route):
+        query = parse_qs(urlsplit(route.request.url).query)
+        seen["authorize"] = {k: v[0] for k, v in query.items()}
+        back = f"{local_stack.url}/signin?code=the-code&state={seen['authorize']['state']}"
+        route.fulfill(status=302, headers={"Location": back})
+
+    def token(route):
+        seen["token"] = {k: v[0] for k, v in parse_qs(route.request.post_data).items()}
+        route.fulfill(
+            json={"access_token": local_stack.token("erin"), "token_type": "Bearer"},
+            headers={"Access-Control-Allow-Origin": "*"},
+        )
+
+    page.route("**/config.json", lambda route: route.fulfill(json=config))
+    page.route(f"{idp}/oauth2/authorize*", authorize)
+    page.route(f"{idp}/oauth2/token", token)
+
+    # WHEN erin opens her exports and continues to sign-in
+    page.goto(f"{local_stack.url}/exports")
+    page.get_by_role("button", name="Continue to sign-in").click()
+
+    # THEN she lands on her exports, signed in through the code flow with an S256 challenge
+    expect(page.get_by_role("heading", name="My exports")).to_be_visible()
+    authorize_query, token_form = seen["authorize"], seen["token"]
+    assert authorize_query["response_type"] == "code" and authorize_query["client_id"] == "web-client"
+    assert authorize_query["redirect_uri"] == f"{local_stack.url}/signin"
+    assert authorize_query["code_challenge_method"] == "S256"
+    verifier = token_form["code_verifier"]
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    assert authorize_query["code_challenge"] == challenge and len(verifier) >= 43
+    assert token_form["grant_type"] == "authorization_code" and token_form["code"] == "the-code"
+    # AND the token is in this tab's session storage, never in a cookie
+    assert context.cookies() == []
+    assert page.evaluate("sessionStorage.getItem('exports.token')").count(".") == 2
+    context.close()
