@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(TOOLS)/bin:$(PATH)
 
-.PHONY: install dev test test-fast lint format bench clean openapi
+.PHONY: install dev test test-fast lint format bench bench-capture clean openapi
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -40,6 +40,9 @@ test-fast: install  ## unit and integration tests only
 
 bench: install  ## worker throughput and memory against PostgreSQL COPY
 	$(PY) -m bench.export_bench
+
+bench-capture: install  ## capture vs raw pattern-subscribe: highest lossless publish rate (BENCH_CAPTURE_SECONDS, default 30)
+	$(PY) -m bench.capture_bench
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .local cdk.out .pytest_cache .mypy_cache .ruff_cache
