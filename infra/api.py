@@ -33,6 +33,11 @@ AUTHORIZED_ROUTES: tuple[tuple[HttpMethod, str], ...] = (
     (HttpMethod.DELETE, "/exports/{export_id}"),
     (HttpMethod.POST, "/exports/{export_id}/share"),
     (HttpMethod.POST, "/exports/{export_id}/unshare"),
+    *(
+        (method, f"{prefix}{path}")
+        for prefix in ("/captures", "/dataset-exporter/v1/captures")  # functions/api/captures.py PREFIXES
+        for method, path in ((HttpMethod.POST, ""), (HttpMethod.GET, "/status"), (HttpMethod.GET, "/download"))
+    ),
 )
 
 ACCESS_LOG_FORMAT = {

@@ -60,6 +60,33 @@ class WorkerConfig(FunctionConfig):
 
 
 @dataclass(frozen=True)
+class CaptureFunctionConfig(FunctionConfig):
+    """The capture function; its queue's batch size is always 1 (one window per invocation)."""
+
+    max_concurrency: int = 5
+    max_receive_count: int = 3
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """ElastiCache (Valkey) the capture subscribes to; ``multi_az`` needs two or more nodes."""
+
+    node_type: str = "cache.t4g.micro"
+    nodes: int = 1
+    multi_az: bool = False
+    # Security groups of the publishers (in this VPC) let in on the Valkey port; empty = none.
+    publisher_security_group_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MaskingConfig:
+    """Optional capture masking knobs; unset keys keep the defaults of ``CaptureSettings``."""
+
+    json_keys: tuple[str, ...] = ()
+    link_across_captures: bool = False
+
+
+@dataclass(frozen=True)
 class EnvConfig:
     name: str
     removal: str  # "destroy" or "retain"
@@ -72,6 +99,9 @@ class EnvConfig:
     worker: WorkerConfig
     sweeper: FunctionConfig
     migrate: FunctionConfig
+    capture: CaptureFunctionConfig
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    masking: MaskingConfig = field(default_factory=MaskingConfig)
     settings: dict[str, int] = field(default_factory=dict)
     throttle_rate: int = 50
     throttle_burst: int = 100
@@ -103,6 +133,10 @@ class EnvConfig:
     def export_expiration_days(self) -> int:
         return self.settings["EXPORT_EXPIRATION_DAYS"]
 
+    @property
+    def capture_max_seconds(self) -> int:
+        return self.settings["CAPTURE_MAX_SECONDS"]
+
 
 _RETENTION = {
     1: logs.RetentionDays.ONE_DAY,
@@ -125,7 +159,12 @@ DEFAULT_SETTINGS: dict[str, int] = {
     "MAX_BODY_BYTES": 256 * 1024,
     "LEASE_SECONDS": 120,
     "RETRY_BACKOFF_SECONDS": 30,
+    "CAPTURE_MAX_SECONDS": 840,
 }
+
+LAMBDA_MAX_TIMEOUT_SECONDS = 900
+# A capture window must end this long before the capture function's timeout (final part, CSV close).
+CAPTURE_UPLOAD_SECONDS = 60
 
 
 def _function(raw: dict[str, Any], name: str, cls: type[FunctionConfig] = FunctionConfig) -> Any:
@@ -170,8 +209,16 @@ def load_config(env_name: str, environments: dict[str, Any]) -> EnvConfig:
     )
     if auth.issuer and not auth.audience:
         raise ConfigError(f"{env_name}.auth.issuer needs auth.audience")
-    db_raw = raw.get("database", {})
     functions = raw.get("functions", {})
+    capture = _function(functions, "capture", CaptureFunctionConfig)
+    _check_capture(env_name, capture, settings["CAPTURE_MAX_SECONDS"])
+    cache = _cache(env_name, raw.get("cache", {}))
+    masking_raw = raw.get("masking", {})
+    masking = MaskingConfig(
+        json_keys=tuple(masking_raw.get("jsonKeys", ())),
+        link_across_captures=bool(masking_raw.get("linkAcrossCaptures", False)),
+    )
+    db_raw = raw.get("database", {})
     alarms = raw.get("alarms", {})
     api_raw = raw.get("api", {})
     return EnvConfig(
@@ -193,6 +240,9 @@ def load_config(env_name: str, environments: dict[str, Any]) -> EnvConfig:
         worker=_function(functions, "worker", WorkerConfig),
         sweeper=_function(functions, "sweeper"),
         migrate=_function(functions, "migrate"),
+        capture=capture,
+        cache=cache,
+        masking=masking,
         settings=settings,
         throttle_rate=int(api_raw.get("throttleRate", 50)),
         throttle_burst=int(api_raw.get("throttleBurst", 100)),
@@ -200,3 +250,28 @@ def load_config(env_name: str, environments: dict[str, Any]) -> EnvConfig:
         api_5xx_rate_percent=float(alarms.get("api5xxRatePercent", 5.0)),
         job_age_alarm_minutes=int(alarms.get("jobAgeMinutes", 15)),
     )
+
+
+def _check_capture(env_name: str, capture: CaptureFunctionConfig, max_seconds: int) -> None:
+    """The longest window plus the upload must fit in one run, and one run in Lambda's limit."""
+    if capture.timeout_seconds > LAMBDA_MAX_TIMEOUT_SECONDS:
+        raise ConfigError(f"{env_name}.functions.capture.timeoutSeconds is above Lambda's {LAMBDA_MAX_TIMEOUT_SECONDS}")
+    if max_seconds + CAPTURE_UPLOAD_SECONDS > capture.timeout_seconds:
+        raise ConfigError(
+            f"{env_name}: settings.CAPTURE_MAX_SECONDS={max_seconds} leaves less than {CAPTURE_UPLOAD_SECONDS} s "
+            f"of functions.capture.timeoutSeconds={capture.timeout_seconds} for the upload"
+        )
+
+
+def _cache(env_name: str, raw: dict[str, Any]) -> CacheConfig:
+    cache = CacheConfig(
+        node_type=raw.get("nodeType", "cache.t4g.micro"),
+        nodes=int(raw.get("nodes", 1)),
+        multi_az=bool(raw.get("multiAz", False)),
+        publisher_security_group_ids=tuple(raw.get("publisherSecurityGroupIds", ())),
+    )
+    if not 1 <= cache.nodes <= 6:
+        raise ConfigError(f"{env_name}.cache.nodes must be 1 (a primary) to 6 (a primary and five replicas)")
+    if cache.multi_az and cache.nodes < 2:
+        raise ConfigError(f"{env_name}.cache.multiAz needs cache.nodes >= 2 (a replica to fail over to)")
+    return cache

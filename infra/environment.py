@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from infra.cache import Cache
 from infra.config import EnvConfig
 from infra.database import Database
 from infra.queue import JobQueue
@@ -19,6 +20,7 @@ class ServiceEnvironment:
     database: Database
     store: ExportStore
     jobs: JobQueue
+    cache: Cache
 
     def _common(self) -> dict[str, str]:
         return {
@@ -28,22 +30,31 @@ class ServiceEnvironment:
             "DATABASE_SECRET_ARN": self.database.secret.secret_arn,
         }
 
-    def _export_store(self) -> dict[str, str]:
-        """``ExportStoreSettings``: through the RDS Proxy, the bucket, the queue, the seeds' knobs."""
+    def _database_and_bucket(self) -> dict[str, str]:
         return {
             **self._common(),
             "DATABASE_HOST": self.database.proxy.endpoint,
             "S3_BUCKET": self.store.bucket.bucket_name,
+            "EXPORT_EXPIRATION_DAYS": str(self.config.export_expiration_days),
+        }
+
+    def _export_store(self) -> dict[str, str]:
+        """``ExportStoreSettings``: through the RDS Proxy, the bucket, the queue, the seeds' knobs."""
+        return {
+            **self._database_and_bucket(),
             "SQS_QUEUE_URL": self.jobs.queue.queue_url,
             "MAX_RETRIES": str(self.config.max_retries),
-            "EXPORT_EXPIRATION_DAYS": str(self.config.export_expiration_days),
         }
 
     def _settings(self, *names: str) -> dict[str, str]:
         return {name: str(self.config.settings[name]) for name in names}
 
     def api(self) -> dict[str, str]:
-        return {**self._export_store(), **self._settings("DOWNLOAD_URL_TTL_SECONDS", "MAX_BODY_BYTES")}
+        return {
+            **self._export_store(),
+            **self._settings("DOWNLOAD_URL_TTL_SECONDS", "MAX_BODY_BYTES", "CAPTURE_MAX_SECONDS"),
+            "CAPTURE_QUEUE_URL": self.jobs.capture_queue.queue_url,
+        }
 
     def worker(self) -> dict[str, str]:
         return {
@@ -54,6 +65,21 @@ class ServiceEnvironment:
 
     def sweeper(self) -> dict[str, str]:
         return {**self._export_store(), "DLQ_URL": self.jobs.dead_letter_queue.queue_url}
+
+    def capture(self, *, masking_secret_arn: str) -> dict[str, str]:
+        """``CaptureSettings``: Valkey over TLS with AUTH from a secret, the masking key from a secret."""
+        masking = self.config.masking
+        environment = {
+            **self._database_and_bucket(),
+            **self._settings("CAPTURE_MAX_SECONDS", "LEASE_SECONDS"),
+            "REDIS_SVC": self.cache.url,
+            "REDIS_AUTH_SECRET_ARN": self.cache.auth_secret.secret_arn,
+            "MASKING_SECRET_ARN": masking_secret_arn,
+            "MASK_LINK_ACROSS_CAPTURES": str(masking.link_across_captures).lower(),
+        }
+        if masking.json_keys:  # otherwise the model's default list
+            environment["MASK_JSON_KEYS"] = ",".join(masking.json_keys)
+        return environment
 
     def migrate(self, digest: str) -> dict[str, str]:
         """Direct to the instance (no DATABASE_HOST); ``MIGRATIONS_DIGEST`` re-runs the trigger."""

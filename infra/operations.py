@@ -17,6 +17,9 @@ from infra.config import EnvConfig
 from infra.queue import JobQueue
 
 PERIOD = Duration.minutes(5)
+# The longest window (CAPTURE_MAX_SECONDS) ends at least 60 s before the timeout (infra/config.py),
+# so a run this close to it means the upload took far longer than it should.
+NEAR_TIMEOUT_SECONDS = 30
 
 
 class Operations(Construct):
@@ -27,6 +30,7 @@ class Operations(Construct):
         *,
         config: EnvConfig,
         worker: lambda_.IFunction,
+        capture: lambda_.IFunction,
         jobs: JobQueue,
         api: Api,
     ) -> None:
@@ -58,12 +62,31 @@ class Operations(Construct):
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
+            capture.metric_errors(period=PERIOD, statistic="Sum").create_alarm(
+                self,
+                "CaptureErrors",
+                alarm_description="The capture function crashed or timed out (not a handled capture failure).",
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            capture.metric_duration(period=PERIOD, statistic="Maximum").create_alarm(
+                self,
+                "CaptureNearTimeout",
+                alarm_description=f"A capture ran within {NEAR_TIMEOUT_SECONDS} s of its "
+                f"{config.capture.timeout_seconds} s timeout: window plus upload barely fit; see CAPTURE_MAX_SECONDS.",
+                threshold=(config.capture.timeout_seconds - NEAR_TIMEOUT_SECONDS) * 1000,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
             jobs.dead_letter_queue.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(1), statistic="Maximum"
             ).create_alarm(
                 self,
                 "DeadLetters",
-                alarm_description="Job messages reached the DLQ (poison messages).",
+                alarm_description="Job or capture messages reached the DLQ (poison messages).",
                 threshold=0,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

@@ -8,6 +8,8 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra.api import Api
+from infra.cache import Cache
+from infra.capture import Capture
 from infra.config import EnvConfig
 from infra.database import Database
 from infra.environment import ServiceEnvironment
@@ -30,6 +32,7 @@ class ExportServiceStack(Stack):
         database = Database(self, "Database", config=config, network=network)
         store = ExportStore(self, "Storage", config=config)
         jobs = JobQueue(self, "Queue", config=config)
+        cache = Cache(self, "Cache", config=config, network=network)
         identity = Identity(self, "Identity", config=config)
         web = Web(
             self,
@@ -48,7 +51,7 @@ class ExportServiceStack(Stack):
             ),
         )
 
-        environment = ServiceEnvironment(config=config, database=database, store=store, jobs=jobs)
+        environment = ServiceEnvironment(config=config, database=database, store=store, jobs=jobs, cache=cache)
 
         migrations = Migrations(
             self,
@@ -68,6 +71,15 @@ class ExportServiceStack(Stack):
             jobs=jobs,
             environment=environment,
         )
+        capture = Capture(
+            self,
+            "Capture",
+            config=config,
+            factory=factory,
+            jobs=jobs,
+            cache=cache,
+            environment=environment,
+        )
         api_function = factory.create(
             self,
             "ApiFunction",
@@ -80,17 +92,28 @@ class ExportServiceStack(Stack):
         web.publish(api_url=api.url, auth=identity.web_auth(web.sign_in_url))
 
         # Wiring: data access, queues, objects.
-        for fn in (api_function, *worker.functions):
+        proxied = {"ApiFunction": api_function, **{f.node.id: f for f in worker.functions}, "Capture": capture.function}
+        for name, fn in proxied.items():
             database.secret.grant_read(fn)
-            database.allow_through_proxy(fn, f"{fn.node.id} to RDS Proxy")
+            database.allow_through_proxy(fn, f"{name} to RDS Proxy")
         jobs.queue.grant_send_messages(api_function)
+        jobs.capture_queue.grant_send_messages(api_function)
         store.grant_serve_outputs(api_function)
-        store.grant_write_outputs(worker.function)
+        for writer in (worker.function, capture.function):
+            store.grant_write_outputs(writer)
         store.grant_read_source(worker.function)
-        migrations.run_before(api_function, *worker.functions)
+        migrations.run_before(api_function, *worker.functions, capture.function)
 
-        Operations(self, "Operations", config=config, worker=worker.function, jobs=jobs, api=api)
-        self._acknowledge_scoped_objects(store, api_function, worker)
+        Operations(
+            self,
+            "Operations",
+            config=config,
+            worker=worker.function,
+            capture=capture.function,
+            jobs=jobs,
+            api=api,
+        )
+        self._acknowledge_scoped_objects(store, api_function, worker, capture)
         self._acknowledge_cdk_helpers()
 
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the HTTP API")
@@ -99,6 +122,9 @@ class ExportServiceStack(Stack):
         CfnOutput(self, "JobQueueUrl", value=jobs.queue.queue_url)
         CfnOutput(self, "DeadLetterQueueUrl", value=jobs.dead_letter_queue.queue_url)
         CfnOutput(self, "DatabaseSecretArn", value=database.secret.secret_arn)
+        CfnOutput(self, "CaptureQueueUrl", value=jobs.capture_queue.queue_url)
+        CfnOutput(self, "RedisEndpoint", value=cache.endpoint, description="Valkey primary host:port (TLS, AUTH)")
+        CfnOutput(self, "RedisAuthSecretArn", value=cache.auth_secret.secret_arn)
         if identity.user_pool is not None and identity.client is not None:
             CfnOutput(self, "UserPoolId", value=identity.user_pool.user_pool_id)
             CfnOutput(self, "UserPoolClientId", value=identity.client.user_pool_client_id)
@@ -120,11 +146,13 @@ class ExportServiceStack(Stack):
                     "RDS creates its log groups after deploy; tests/infra pins these actions.",
                 )
 
-    def _acknowledge_scoped_objects(self, store: ExportStore, api_function: Any, worker: Worker) -> None:
+    def _acknowledge_scoped_objects(
+        self, store: ExportStore, api_function: Any, worker: Worker, capture: Capture
+    ) -> None:
         """Object-level grants end in ``/*`` under a fixed prefix; nag reports each one."""
         outputs = finding_resource(self, store.bucket.arn_for_objects(f"{OUTPUTS_PREFIX}*"))
         source = finding_resource(self, store.source_bucket.arn_for_objects("*"))
-        for fn in (api_function, worker.function):
+        for fn in (api_function, worker.function, capture.function):
             acknowledge(
                 fn,
                 id=f"AwsSolutions-IAM5[{outputs}]",

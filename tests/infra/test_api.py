@@ -13,6 +13,11 @@ AUTHORIZED = {
     "DELETE /exports/{export_id}",
     "POST /exports/{export_id}/share",
     "POST /exports/{export_id}/unshare",
+    *(
+        f"{method} {prefix}{path}"
+        for prefix in ("/captures", "/dataset-exporter/v1/captures")
+        for method, path in (("POST", ""), ("GET", "/status"), ("GET", "/download"))
+    ),
 }
 
 
@@ -30,6 +35,12 @@ def test_given_the_api_then_only_health_and_docs_are_open_and_every_other_route_
     for key in AUTHORIZED:
         assert by_key[key]["AuthorizationType"] == "JWT", key
         assert by_key[key]["AuthorizerId"] == {"Ref": authorizer_id}, key
+
+
+def test_given_the_checked_in_openapi_document_then_every_operation_has_an_api_gateway_route(dev) -> None:
+    document = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    operations = {f"{method.upper()} {path}" for path, item in document["paths"].items() for method in item}
+    assert operations <= set(routes(dev)), operations - set(routes(dev))
 
 
 def test_given_cognito_mode_then_the_authorizer_trusts_the_stack_user_pool_and_client(dev) -> None:

@@ -5,6 +5,7 @@ EXPECTED_HANDLERS = {
     "worker.handler.lambda_handler",
     "worker.sweeper.lambda_handler",
     "migrate.handler.lambda_handler",
+    "capture.handler.lambda_handler",
 }
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "DATABASE_SECRET_ARN"}
 STORE_ENV = {"DATABASE_HOST", "S3_BUCKET", "SQS_QUEUE_URL", "MAX_RETRIES", "EXPORT_EXPIRATION_DAYS"}
@@ -30,6 +31,9 @@ def test_given_the_configuration_then_memory_and_timeouts_follow_it(dev, prod) -
     assert prod.function("worker.handler.lambda_handler")[1]["Properties"]["Timeout"] == 900
     assert dev.function("api.handler.lambda_handler")[1]["Properties"]["MemorySize"] == 512
     assert prod.function("api.handler.lambda_handler")[1]["Properties"]["MemorySize"] == 1024
+    for synth in (dev, prod):
+        capture = synth.function("capture.handler.lambda_handler")[1]["Properties"]
+        assert (capture["Timeout"], capture["MemorySize"]) == (900, 512)
 
 
 def test_given_each_function_then_it_reads_the_settings_its_model_declares(dev) -> None:
@@ -38,20 +42,39 @@ def test_given_each_function_then_it_reads_the_settings_its_model_declares(dev) 
     def env(handler: str) -> dict:
         return dev.function(handler)[1]["Properties"]["Environment"]["Variables"]
 
-    api, worker, sweeper, migrate = (
+    api, worker, sweeper, migrate, capture = (
         env("api.handler.lambda_handler"),
         env("worker.handler.lambda_handler"),
         env("worker.sweeper.lambda_handler"),
         env("migrate.handler.lambda_handler"),
+        env("capture.handler.lambda_handler"),
     )
-    assert set(api) == COMMON_ENV | STORE_ENV | {"DOWNLOAD_URL_TTL_SECONDS", "MAX_BODY_BYTES"}
+    assert set(api) == COMMON_ENV | STORE_ENV | {
+        "DOWNLOAD_URL_TTL_SECONDS",
+        "MAX_BODY_BYTES",
+        "CAPTURE_QUEUE_URL",
+        "CAPTURE_MAX_SECONDS",
+    }
     assert set(worker) == COMMON_ENV | STORE_ENV | {"SOURCE_BUCKET", "LEASE_SECONDS", "RETRY_BACKOFF_SECONDS"}
     assert set(sweeper) == COMMON_ENV | STORE_ENV | {"DLQ_URL"}
     assert set(migrate) == COMMON_ENV | {"MIGRATIONS_DIGEST"}
-    for variables in (api, worker, sweeper):
+    assert set(capture) == COMMON_ENV | {
+        "DATABASE_HOST",
+        "S3_BUCKET",
+        "EXPORT_EXPIRATION_DAYS",
+        "REDIS_SVC",
+        "REDIS_AUTH_SECRET_ARN",
+        "MASKING_SECRET_ARN",
+        "MASK_LINK_ACROSS_CAPTURES",
+        "CAPTURE_MAX_SECONDS",
+        "LEASE_SECONDS",
+    }
+    assert api["CAPTURE_MAX_SECONDS"] == capture["CAPTURE_MAX_SECONDS"] == "840"
+    assert capture["MASK_LINK_ACROSS_CAPTURES"] == "false"
+    for variables in (api, worker, sweeper, capture):
         assert variables["DATABASE_HOST"] == {"Fn::GetAtt": [proxy_id, "Endpoint"]}
-        assert variables["MAX_RETRIES"] == "3"
         assert variables["EXPORT_EXPIRATION_DAYS"] == "7"
+    assert api["MAX_RETRIES"] == worker["MAX_RETRIES"] == sweeper["MAX_RETRIES"] == "3"
     assert worker["SOURCE_BUCKET"] == "ad-observatory-images-dev"
 
 
@@ -81,10 +104,11 @@ def test_given_the_layer_bundling_then_it_installs_aarch64_binary_wheels_only(tm
 
 
 def test_given_each_function_then_its_environment_matches_its_settings_model(dev) -> None:
-    from exporter.settings import ApiSettings, SweeperSettings, WorkerSettings
+    from exporter.settings import ApiSettings, CaptureSettings, SweeperSettings, WorkerSettings
 
     for handler, model in (
         ("api.handler.lambda_handler", ApiSettings),
+        ("capture.handler.lambda_handler", CaptureSettings),
         ("worker.handler.lambda_handler", WorkerSettings),
         ("worker.sweeper.lambda_handler", SweeperSettings),
     ):

@@ -3,7 +3,7 @@ from aws_cdk.assertions import Match
 
 def queues(synth) -> tuple[dict, dict, str]:
     all_queues = synth.resources("AWS::SQS::Queue")
-    _jobs_id, jobs = next((k, v) for k, v in all_queues.items() if "RedrivePolicy" in v["Properties"])
+    jobs = next(v for k, v in all_queues.items() if k.startswith("QueueJobs"))
     dlq_id = jobs["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
     return jobs, all_queues[dlq_id], dlq_id
 
@@ -16,12 +16,14 @@ def test_given_the_job_queue_then_it_redrives_to_an_encrypted_dlq(dev) -> None:
     assert dlq["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
 
 
-def test_given_both_queues_then_non_tls_requests_are_denied(dev) -> None:
+def test_given_every_queue_then_non_tls_requests_are_denied(dev) -> None:
+    protected = set()
     for policy in dev.resources("AWS::SQS::QueuePolicy").values():
         statement = policy["Properties"]["PolicyDocument"]["Statement"][0]
         assert statement["Effect"] == "Deny"
         assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert len(dev.resources("AWS::SQS::QueuePolicy")) == 2
+        protected |= {queue["Ref"] for queue in policy["Properties"]["Queues"]}
+    assert protected == set(dev.resources("AWS::SQS::Queue"))  # jobs, captures, dead letters
 
 
 def test_given_the_worker_timeout_then_visibility_is_at_least_six_times_it(dev, prod) -> None:
