@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(TOOLS)/bin:$(PATH)
 
-.PHONY: install dev test test-fast lint format bench bench-capture clean openapi
+.PHONY: install dev demo-events test test-fast lint format bench bench-capture clean openapi
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -20,8 +20,11 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.installed  ## the virtualenv with every dependency, from the lock file
 
-dev: install  ## the whole service on this machine: PostgreSQL, Redis, moto, the API on :8080, the worker
+dev: install  ## the whole service on this machine: PostgreSQL, Redis, moto, the API on :8080, the worker (DEMO_EVENTS=1: demo events too)
 	$(PY) -m local
+
+demo-events: install  ## NEF demo events to the running stack's Redis until Ctrl-C (ARGS="--seconds 60 --rate 20")
+	$(PY) -m local.demo_events $(ARGS)
 
 lint: install  ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .

@@ -99,13 +99,17 @@ class EventSourceMapping:
     stop: threading.Event
     batch_size: int = BATCH_SIZE
     wait_seconds: int = WAIT_SECONDS
+    function_name: str = WORKER_FUNCTION
+    timeout_seconds: float = 900.0
+    label: str = "worker"  # "worker" or "capture": how its log lines name a record and a batch
+    logger: logging.Logger = field(default=log, repr=False)
 
     def run(self) -> None:
         while not self.stop.is_set():
             try:
                 self.poll_once()
             except Exception:  # a broken poll must not end the mapping; it retries after a pause
-                log.error("event source mapping poll failed:\n%s", traceback.format_exc())
+                self.logger.error("event source mapping poll failed:\n%s", traceback.format_exc())
                 self.stop.wait(2)
 
     def poll_once(self) -> int:
@@ -122,21 +126,24 @@ class EventSourceMapping:
 
     def deliver(self, messages: list[dict[str, Any]]) -> None:
         ids = [m["MessageId"] for m in messages]
-        context = LocalLambdaContext(function_name=WORKER_FUNCTION, timeout_seconds=900.0)
+        context = LocalLambdaContext(function_name=self.function_name, timeout_seconds=self.timeout_seconds)
         with self.container:
             try:
                 failed = failed_ids(self.handler(sqs_event(messages, self.queue_arn, self.region), context), ids)
             except Exception:
-                log.error("worker raised; the whole batch returns to the queue:\n%s", traceback.format_exc())
+                self.logger.error(
+                    "%s raised; the whole batch returns to the queue:\n%s", self.label, traceback.format_exc()
+                )
                 failed = set(ids)
         done = [m for m in messages if m["MessageId"] not in failed]
         self.delete(done)
+        noun = "job" if self.label == "worker" else self.label
         for message in messages:
             outcome = "failed, will reappear" if message["MessageId"] in failed else "done"
             receives = message.get("Attributes", {}).get("ApproximateReceiveCount", "?")
             job, message_id = job_id(message["Body"]), message["MessageId"]
-            log.info("job %s message %s receive #%s: %s", job, message_id, receives, outcome)
-        log.info("worker batch: %d record(s), %d failure(s)", len(messages), len(failed))
+            self.logger.info("%s %s message %s receive #%s: %s", noun, job, message_id, receives, outcome)
+        self.logger.info("%s batch: %d record(s), %d failure(s)", self.label, len(messages), len(failed))
 
     def delete(self, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), 10):
@@ -144,7 +151,7 @@ class EventSourceMapping:
             entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(chunk)]
             response = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
             for failure in response.get("Failed", []):
-                log.warning("could not delete a processed message: %s", failure)
+                self.logger.warning("could not delete a processed message: %s", failure)
 
 
 @dataclass

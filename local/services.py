@@ -151,8 +151,13 @@ def create_aws_resources(
     prefix: str = "export-service",
     visibility_timeout: int = 60,
     max_receive_count: int = 5,
+    capture_visibility_timeout: int | None = None,
 ) -> AwsResources:
-    """Buckets and the job queue with its DLQ, as the CDK app defines them; idempotent."""
+    """Buckets, the job and capture queues and their DLQ, as the CDK app defines them; idempotent.
+
+    ``capture_visibility_timeout`` (default ``visibility_timeout``) must outlast the longest
+    capture window for a running capture's message never to reappear.
+    """
     kwargs: dict[str, Any] = {
         "endpoint_url": endpoint_url,
         "region_name": LOCAL_AWS_ENV["AWS_REGION"],
@@ -174,7 +179,10 @@ def create_aws_resources(
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     capture_queue_url = sqs.create_queue(
         QueueName=f"{prefix}-captures",
-        Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
+        Attributes={
+            "VisibilityTimeout": str(capture_visibility_timeout or visibility_timeout),
+            "RedrivePolicy": redrive,
+        },
     )["QueueUrl"]
     capture_queue_arn = sqs.get_queue_attributes(QueueUrl=capture_queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

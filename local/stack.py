@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -32,6 +33,11 @@ log = logging.getLogger("local")
 
 API_FUNCTION = "export-service-api"
 WORKER_STOP_SECONDS = 60
+CAPTURE_STOP_SECONDS = 20  # a capture container ends a running window after a few seconds (see capture_source)
+MASKING_KEY_FILE = "masking-key"
+DEFAULT_CAPTURE_CONCURRENCY = 2
+# Above the capture function's 15-minute timeout, as in AWS: a running window is never redelivered.
+CAPTURE_VISIBILITY_TIMEOUT_SECONDS = 16 * 60
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class StackInfo:
     source_bucket: str
     queue_url: str
     dlq_url: str
+    capture_queue_url: str
     pid: int
 
 
@@ -74,7 +81,30 @@ def handler_environment(database_url: str, redis_url: str, aws: AwsResources) ->
         "POWERTOOLS_SERVICE_NAME": os.environ.get("POWERTOOLS_SERVICE_NAME", "export-service"),
         "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ExportServiceLocal"),
         "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+        # The API's side of captures: without the queue POST /captures answers 503.
+        "CAPTURE_QUEUE_URL": aws.capture_queue_url,
+        "CAPTURE_MAX_SECONDS": os.environ.get("CAPTURE_MAX_SECONDS", "840"),
     }
+
+
+def capture_environment(aws: AwsResources, masking_key: str) -> dict[str, str]:
+    """What only the capture function gets on top of the handlers' environment (REDIS_SVC is shared)."""
+    return {
+        "MASKING_KEY": masking_key,  # in AWS: MASKING_SECRET_ARN
+        "LOCAL_CAPTURE_QUEUE_URL": aws.capture_queue_url,
+        "LOCAL_CAPTURE_QUEUE_ARN": aws.capture_queue_arn,
+    }
+
+
+def load_or_create_masking_key(state: Path) -> str:
+    """The HMAC key of the capture pseudonyms, generated once and kept like the JWT signing key."""
+    path = state / MASKING_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
 
 
 def seed_demo_data(database_url: str, aws: AwsResources) -> None:
@@ -99,15 +129,42 @@ def start_worker_process() -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "local.event_source"], env=dict(os.environ))
 
 
-def stop_worker_process(process: subprocess.Popen[bytes]) -> None:
+def start_capture_processes(count: int, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+    """``count`` warm containers of the capture function, each polling the capture queue (batch 1)."""
+    return [
+        subprocess.Popen(  # noqa: S603 - this interpreter, a fixed module, a container number
+            [sys.executable, "-m", "local.capture_source", str(n)], env={**os.environ, **env}
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def stop_worker_process(process: subprocess.Popen[bytes], timeout: float = WORKER_STOP_SECONDS) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=WORKER_STOP_SECONDS)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        log.warning("worker busy after %ds; killed (its message comes back after the timeout)", WORKER_STOP_SECONDS)
+        log.warning("process %d busy after %.0fs; killed (a message it held comes back later)", process.pid, timeout)
         process.kill()
         process.wait()
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]], timeout: float) -> None:
+    """SIGTERM to all of them at once, then wait for each (so shutdown takes one timeout, not one each)."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        stop_worker_process(process, timeout)
+
+
+def start_demo_events(redis_url: str) -> subprocess.Popen[bytes] | None:
+    """``DEMO_EVENTS=1``: NEF demo traffic on the local Redis in the background (``local.demo_events``)."""
+    if os.environ.get("DEMO_EVENTS", "").lower() not in ("1", "true", "yes"):
+        return None
+    command = [sys.executable, "-m", "local.demo_events", "--redis-url", redis_url]
+    return subprocess.Popen(command, env=dict(os.environ))  # noqa: S603 - the stack's own Redis URL
 
 
 def load_api_handler() -> Any:
@@ -150,7 +207,7 @@ def run(stop: threading.Event) -> None:
         moto = start_moto()
         running.callback(moto.stop)
         use_local_aws(moto.endpoint_url)
-        aws = create_aws_resources(moto.endpoint_url)
+        aws = create_aws_resources(moto.endpoint_url, capture_visibility_timeout=CAPTURE_VISIBILITY_TIMEOUT_SECONDS)
 
         conn = connect_url(database_url)
         try:
@@ -169,6 +226,10 @@ def run(stop: threading.Event) -> None:
 
         worker = start_worker_process()
         running.callback(stop_worker_process, worker)
+        concurrency = int(os.environ.get("CAPTURE_CONCURRENCY", DEFAULT_CAPTURE_CONCURRENCY))
+        captures = start_capture_processes(concurrency, capture_environment(aws, load_or_create_masking_key(state)))
+        running.callback(stop_processes, captures, CAPTURE_STOP_SECONDS)
+        children = [worker, *captures]
 
         info = StackInfo(
             api_url=api_url,
@@ -185,15 +246,21 @@ def run(stop: threading.Event) -> None:
             source_bucket=aws.source_bucket,
             queue_url=aws.queue_url,
             dlq_url=aws.dlq_url,
+            capture_queue_url=aws.capture_queue_url,
             pid=os.getpid(),
         )
         write_stack_json(state / "stack.json", info)
         running.callback((state / "stack.json").unlink, missing_ok=True)
+        demo_events = start_demo_events(redis_url)
+        if demo_events is not None:
+            running.callback(stop_worker_process, demo_events, 5)
         log.info("ready in %.1fs: API %s, endpoints in %s", time.monotonic() - started, api_url, state / "stack.json")
         log.info('token: curl -s -XPOST %s -d \'{"user_id": "alice"}\'', info.token_url)
         while not stop.wait(0.5):
-            if worker.poll() is not None:
-                log.error("the worker process exited with %s; stopping", worker.returncode)
+            exited = next((child for child in children if child.poll() is not None), None)
+            if exited is not None:
+                name = "worker" if exited is worker else "capture"
+                log.error("the %s process %d exited with %s; stopping", name, exited.pid, exited.returncode)
                 break
         log.info("stopping")
     log.info("stopped")
