@@ -8,7 +8,6 @@ groups named in ``cdk.json``, reach its port.
 
 from __future__ import annotations
 
-from aws_cdk import Fn
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
 from aws_cdk import aws_iam as iam
@@ -81,12 +80,12 @@ class Cache(Construct):
     @property
     def endpoint(self) -> str:
         """``host:port`` of the primary (it follows a failover)."""
-        return Fn.join(":", [self.address, self.replication_group.attr_primary_end_point_port])
+        return f"{self.address}:{self.replication_group.attr_primary_end_point_port}"
 
     @property
     def url(self) -> str:
         """``REDIS_SVC``: TLS (``rediss://``) to the primary endpoint."""
-        return Fn.join("", ["rediss://", self.endpoint])
+        return f"rediss://{self.endpoint}"
 
     def grant_connect(self, fn: ec2.IConnectable, grantee: iam.IGrantable, description: str) -> None:
         """Open the port to ``fn``'s security group and let it read the AUTH token."""
