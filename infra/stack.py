@@ -125,6 +125,8 @@ class ExportServiceStack(Stack):
         CfnOutput(self, "CaptureQueueUrl", value=jobs.capture_queue.queue_url)
         CfnOutput(self, "RedisEndpoint", value=cache.endpoint, description="Valkey primary host:port (TLS, AUTH)")
         CfnOutput(self, "RedisAuthSecretArn", value=cache.auth_secret.secret_arn)
+        CfnOutput(self, "CaptureFunctionName", value=capture.function.function_name)
+        CfnOutput(self, "VpcId", value=network.vpc.vpc_id, description="For a publisher's security group (smoke test)")
         if identity.user_pool is not None and identity.client is not None:
             CfnOutput(self, "UserPoolId", value=identity.user_pool.user_pool_id)
             CfnOutput(self, "UserPoolClientId", value=identity.client.user_pool_client_id)

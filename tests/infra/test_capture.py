@@ -191,7 +191,7 @@ def test_given_the_capture_function_then_its_errors_and_near_timeout_runs_raise_
 
 def test_given_the_stack_then_it_outputs_the_capture_queue_and_the_valkey_endpoint(dev) -> None:
     outputs = dev.template.find_outputs("*")
-    assert {"CaptureQueueUrl", "RedisEndpoint", "RedisAuthSecretArn"} <= set(outputs)
+    assert {"CaptureQueueUrl", "RedisEndpoint", "RedisAuthSecretArn", "CaptureFunctionName", "VpcId"} <= set(outputs)
     assert outputs["CaptureQueueUrl"]["Value"] == {"Ref": logical_id(dev, "AWS::SQS::Queue", "QueueCaptures")}
 
 
