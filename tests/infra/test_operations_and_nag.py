@@ -4,7 +4,7 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 
 
-def test_given_the_stack_then_four_alarms_notify_the_alarm_topic(dev) -> None:
+def test_given_the_stack_then_every_alarm_notifies_the_alarm_topic(dev) -> None:
     topic_id = next(iter(dev.resources("AWS::SNS::Topic")))
     alarms = dev.resources("AWS::CloudWatch::Alarm").values()
     for alarm in alarms:
