@@ -8,11 +8,15 @@ import hashlib
 import io
 import json
 import re
+import threading
 import zipfile
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import redis
 from playwright.sync_api import expect
+
+from bench.nef_events import publish_at_rate, subscribers
 
 pytestmark = pytest.mark.browser
 
@@ -231,30 +235,42 @@ def test_at_phone_width_the_list_fits_and_the_captures_page_answers(signed_in, s
 
 
 def test_a_capture_is_started_with_a_duration_and_counts_down_to_a_csv(signed_in, screenshot, local_stack):
-    # GIVEN carol on the captures page
+    # GIVEN carol on the captures page, while NEF events are being published to the stack's Redis
     page = signed_in("carol")
     page.get_by_role("link", name="Captures").click()
     expect(page.get_by_role("heading", name="Captures", exact=True)).to_be_visible()
-    configured = (
-        local_stack.api("probe").post(f"{local_stack.url}/captures", json={"duration": "1s"}, timeout=10).status_code
-        != 503
+    events = redis.Redis.from_url(local_stack.info["redis_url"])
+    publisher = threading.Thread(
+        target=publish_at_rate, args=(events.publish, subscribers(10, seed=31)), kwargs={"rate": 40, "seconds": 6}
     )
+    publisher.start()
 
     # WHEN she starts a 3-second capture
     page.get_by_label("Duration in seconds").fill("3")
     page.get_by_role("button", name="Start capture").click()
 
-    if not configured:
-        # THEN (a stack without a capture queue) the API's 503 message is shown at the duration
-        expect(page.locator("form .error")).to_have_text("captures are not configured on this deployment")
-        screenshot(page, "captures")
-        return
-    # THEN its card counts down, then offers the CSV
+    # THEN its card shows it running and counts the window down, second by second ...
     capture = page.locator("article").first
     expect(capture).to_contain_text("Capture of 3 s")
+    expect(capture).to_have_attribute("data-status", "processing")
+    countdown = capture.locator("[data-countdown]")
+    expect(countdown).to_have_text(re.compile(r"^in [0-3] s$"))
+    first = countdown.inner_text()
     screenshot(page, "captures")
+    expect(countdown).not_to_have_text(first, timeout=3_000)
+
+    # ... then offers the CSV, which downloads with the messages of the window, masked
     expect(capture).to_have_attribute("data-status", "completed", timeout=EXPORT_TIMEOUT_MS)
-    expect(capture.get_by_role("button", name="Download CSV")).to_be_visible()
+    publisher.join()
+    events.close()
+    with page.expect_download() as info:
+        capture.get_by_role("button", name="Download CSV").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".csv")
+    with open(download.path(), newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == ["timestamp", "channel", "event", "user", "data"]
+    assert len(rows) > 1 and all(row[1].startswith("broadcast:") for row in rows[1:])
 
 
 def test_polling_backs_off_pauses_while_the_tab_is_hidden_and_stops_when_nothing_runs(signed_in):
