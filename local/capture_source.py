@@ -118,7 +118,9 @@ class CaptureLog:
             seconds = getattr(export.parameters, "duration_seconds", None)
             if export.started_at is not None and seconds:
                 remaining = export.started_at + timedelta(seconds=seconds) - datetime.now(export.started_at.tzinfo)
-                left = f", {max(0, int(remaining.total_seconds()))} s left"
+                if remaining.total_seconds() < 1:
+                    continue  # the outcome line follows
+                left = f", {int(remaining.total_seconds())} s left"
             log.info("capture %s: %d message(s) so far%s", export_id, export.progress.rows_written, left)
 
     def finished(self, export_id: str) -> None:
