@@ -168,6 +168,8 @@ class Web(Construct):
             distribution=self.distribution,
             distribution_paths=["/*"],
             prune=True,
+            # Browsers revalidate every file (a 304 when unchanged), so a deploy shows up at the next load.
+            cache_control=[s3deploy.CacheControl.no_cache()],
             memory_limit=256,
         )
         self._acknowledge_deployment_function()

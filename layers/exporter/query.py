@@ -105,7 +105,10 @@ def _compile(node: Any, *, depth: int, counter: list[int], where: str) -> Compil
             raise InvalidQuery(f"{where}: args[{i}] must be 1 to {MAX_ARG_LENGTH} characters")
         if "\x00" in arg:
             raise InvalidQuery(f"{where}: args[{i}] contains a NUL character")
-    return LEAVES[method](method, args)
+    try:
+        return LEAVES[method](method, args)
+    except InvalidQuery as error:
+        raise InvalidQuery(f"{where}: {error}") from None
 
 
 def describe(query: dict[str, Any]) -> str:

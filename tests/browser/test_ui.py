@@ -10,8 +10,10 @@ import json
 import re
 import threading
 import zipfile
+from itertools import pairwise
 from urllib.parse import parse_qs, urlsplit
 
+import psycopg2
 import pytest
 import redis
 from playwright.sync_api import expect
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.browser
 
 EXPORT_TIMEOUT_MS = 20_000
 PHONE = {"width": 390, "height": 844}
+NARROWEST_PHONE = {"width": 320, "height": 640}
 
 
 def request_export(local_stack, user_id: str, query: dict, fields: list[str] | None = None) -> str:
@@ -233,6 +236,12 @@ def test_at_phone_width_the_list_fits_and_the_captures_page_answers(signed_in, s
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "exports-phone")
 
+    # AND on the narrowest phones the new-export form, field list included, fits too
+    page.set_viewport_size(NARROWEST_PHONE)
+    page.goto(page.url.replace("/exports", "/exports/new"))
+    expect(page.get_by_label("Observation UUID")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= NARROWEST_PHONE["width"]
+
 
 def test_a_capture_is_started_with_a_duration_and_counts_down_to_a_csv(signed_in, screenshot, local_stack):
     # GIVEN carol on the captures page, while NEF events are being published to the stack's Redis
@@ -316,6 +325,95 @@ def test_polling_backs_off_pauses_while_the_tab_is_hidden_and_stops_when_nothing
     assert timeline["shownAgain"] == 1, timeline
     # ... and stopped for good once nothing ran
     assert timeline["finalState"] == "off" and timeline["total"] == timeline["finalCalls"], timeline
+
+
+def test_a_running_poll_leaves_what_she_is_doing_alone(signed_in, local_stack):
+    # GIVEN erin with a completed export and one a worker is part-way through
+    done_id = request_export(local_stack, "erin", {"method": "PLATFORM_EQUALS", "args": ["TIKTOK"]})
+    local_stack.wait_finished("erin", done_id)
+    database = psycopg2.connect(local_stack.info["database_url"])
+    database.autocommit = True
+    with database.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO exports (export_id, creator_id, parameters, status, attempt, rows_written, rows_total,"
+            " started_at, lease_owner, lease_expires_at)"
+            " SELECT gen_random_uuid(), creator_id, parameters, 'processing', 1, 100, 1000, now(), 'a worker',"
+            " now() + interval '1 hour' FROM exports WHERE export_id = %s RETURNING export_id",
+            (done_id,),
+        )
+        running_id = str(cursor.fetchone()[0])
+
+    def advance(rows: int) -> None:
+        with database.cursor() as cursor:
+            cursor.execute("UPDATE exports SET rows_written = %s WHERE export_id = %s", (rows, running_id))
+
+    def polls(page, count: int) -> None:
+        for _ in range(count):
+            with page.expect_response(lambda r: r.request.method == "GET" and "/exports" in r.url, timeout=15_000):
+                pass
+
+    try:
+        page = signed_in("erin")
+        expect(page.locator("html")).to_have_attribute("data-polling", "on")
+
+        # WHEN she has tabbed to the completed export's download button while the list polls
+        button = card(page, done_id).get_by_role("button", name="Download ZIP")
+        button.focus()
+        button.evaluate("el => { el.dataset.before = 'poll'; }")
+        advance(400)
+        polls(page, 2)
+
+        # THEN the running card moved on, and her focus is still on that same button
+        expect(card(page, running_id)).to_contain_text("400 of 1,000 rows")
+        expect(button).to_be_focused()
+        assert button.get_attribute("data-before") == "poll"  # the same element, not a rebuilt one
+
+        # WHEN, on the running export's page, she is half-way through typing a user id to share with
+        page.goto(f"{local_stack.url}/exports/{running_id}")
+        share_with = page.get_by_label("Share with user id")
+        share_with.fill("bo")
+        advance(700)
+        polls(page, 2)
+
+        # THEN the page shows the new progress and her typing is untouched, cursor still in the box
+        expect(page.locator("main")).to_contain_text("700 of 1,000 rows")
+        expect(share_with).to_have_value("bo")
+        expect(share_with).to_be_focused()
+    finally:
+        with database.cursor() as cursor:
+            cursor.execute("DELETE FROM exports WHERE export_id = %s", (running_id,))
+        database.close()
+
+
+def test_coming_back_to_the_tab_mid_refresh_does_not_start_a_second_poll_loop(signed_in):
+    # GIVEN a poller whose refresh takes 600 ms, and a tab hidden and shown while one is in flight
+    page = signed_in("dave")
+    starts = page.evaluate(
+        """async () => {
+          const { poller } = await import("/ui/poll.js");
+          const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+          const setHidden = (hidden) => {
+            Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+            document.dispatchEvent(new Event("visibilitychange"));
+          };
+          const starts = [];
+          const t0 = performance.now();
+          const polling = poller(async () => { starts.push(performance.now() - t0); await sleep(600); return true; });
+          polling.watch(true);
+          await sleep(1200);
+          setHidden(true);
+          await sleep(100);
+          setHidden(false);
+          await sleep(5000);
+          polling.dispose();
+          return starts;
+        }"""
+    )
+    # THEN after the immediate refresh on coming back, refreshes come one loop's interval apart
+    later = [t for t in starts if t > 1250]
+    assert len(later) >= 2, starts
+    gaps = [b - a for a, b in pairwise(later)]
+    assert min(gaps) >= 900, starts
 
 
 def test_hosted_sign_in_uses_the_code_flow_with_pkce_and_keeps_the_token_out_of_cookies(browser, local_stack):

@@ -128,6 +128,8 @@ def test_given_a_deploy_then_web_and_a_generated_config_json_are_published_and_i
     assert props["DestinationBucketName"] == {"Ref": site_id}
     assert props["DistributionId"] == {"Ref": distribution_id}
     assert props["DistributionPaths"] == ["/*"]
+    # every file is revalidated by browsers, so the next page load after a deploy gets the new UI
+    assert props["SystemMetadata"] == {"cache-control": "no-cache"}
     assets = [dev.outdir / f"asset.{key.removesuffix('.zip')}" for key in props["SourceObjectKeys"]]
     site, config = assets
     assert (site / "index.html").is_file() and (site / "ui" / "app.js").is_file()

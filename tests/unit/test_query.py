@@ -81,6 +81,16 @@ def test_malformed_queries_are_rejected_with_a_message_naming_the_problem(query:
     assert message in str(caught.value)
 
 
+def test_a_bad_date_deep_in_the_tree_is_reported_at_its_place() -> None:
+    negated = {"method": "NOT", "args": [leaf("DATETIME_BEFORE", "soon")]}
+    query = {"method": "AND", "args": [leaf("PLATFORM_EQUALS", "A"), negated]}
+    with pytest.raises(InvalidQuery) as caught:
+        compile_query(query)
+    assert str(caught.value) == (
+        "query.args[1].args[0]: DATETIME_BEFORE takes a millisecond epoch as a string of digits, got 'soon'"
+    )
+
+
 def test_depth_limit_is_exactly_eight() -> None:
     compile_query(nested(MAX_DEPTH))  # the deepest allowed query compiles
     with pytest.raises(InvalidQuery, match="deeper than 8"):

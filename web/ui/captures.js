@@ -39,7 +39,9 @@ function captureCard(exp, onError) {
     "article",
     { class: "card", "aria-labelledby": titleId, dataset: { exportId: exp.export_id, status: exp.status } },
     h("header", {}, h("h3", { id: titleId }, `Capture of ${seconds ? fmt.duration(seconds * 1000) : "?"}`), statusBadge(exp.status)),
-    fmt.isRunning(exp.status) && ends
+    exp.status === "pending" && !exp.started_at
+      ? h("p", {}, "Waiting to start; the window opens when the capture function picks it up.")
+      : fmt.isRunning(exp.status) && ends
       ? h("p", {}, "Ends ", h("span", { dataset: { countdown: ends, countdownDone: "now; writing the file" } }, fmt.expiry(ends)))
       : progress(exp),
     exp.status === "failed" && h("p", { class: "error" }, exp.message),

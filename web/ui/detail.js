@@ -30,7 +30,7 @@ export async function detailPage({ params: [id], navigate }) {
         exp.url &&
         h(
           "button",
-          { type: "button", onclick: () => download(exp).catch((e) => showError(e.message)) },
+          { type: "button", dataset: { action: "download" }, onclick: () => download(exp).catch((e) => showError(e.message)) },
           exp.kind === "capture" ? "Download CSV" : "Download ZIP",
         ),
       manage &&
@@ -39,6 +39,7 @@ export async function detailPage({ params: [id], navigate }) {
           {
             type: "button",
             class: "danger",
+            dataset: { action: "delete" },
             onclick: async () => {
               try {
                 if (await confirmDelete(exp)) navigate("/exports", { flash: "Export deleted." });
@@ -50,6 +51,7 @@ export async function detailPage({ params: [id], navigate }) {
           "Delete",
         ),
     );
+    const focused = body.contains(document.activeElement) && document.activeElement.dataset.action;
     body.replaceChildren();
     append(body, [
       h("p", { class: "status-line" }, statusBadge(exp.status), " ", progress(exp)),
@@ -97,31 +99,38 @@ export async function detailPage({ params: [id], navigate }) {
           exp.size_bytes !== null && row("Size", fmt.bytes(exp.size_bytes)),
         ),
       ),
-      h(
-        "section",
-        { "aria-labelledby": "share-heading" },
-        h("h2", { id: "share-heading" }, "Shared with"),
-        manage
-          ? shareManager(exp, (changed) => {
-              exp = changed;
-            })
-          : h("p", {}, exp.shared_with.length ? exp.shared_with.join(", ") : "Not shared with anyone."),
-      ),
     ]);
+    if (focused) body.querySelector(`[data-action="${focused}"]`)?.focus();
     return fmt.isRunning(exp.status);
   }
 
+  // Built once: polling re-renders the rest, never a half-typed user id or the focus in here.
+  const sharing = h(
+    "section",
+    { "aria-labelledby": "share-heading" },
+    h("h2", { id: "share-heading" }, "Shared with"),
+    canManage(exp)
+      ? shareManager(exp, (changed) => {
+          exp = changed;
+        })
+      : h("p", {}, exp.shared_with.length ? exp.shared_with.join(", ") : "Not shared with anyone."),
+  );
+
+  /** The export without its presigned URL, which is fresh on every fetch. */
+  const comparable = (value) => JSON.stringify({ ...value, url: null });
+
   const polling = poller(async () => {
-    const before = exp.status;
+    const before = exp;
     exp = await exportsApi.get(id);
-    if (before !== exp.status) announce(`Export ${fmt.STATUS_LABEL[exp.status]}`);
+    if (before.status !== exp.status) announce(`Export ${fmt.STATUS_LABEL[exp.status]}`);
+    if (comparable(before) === comparable(exp)) return fmt.isRunning(exp.status);
     return render();
   });
   polling.watch(await render());
 
   return {
     title: "Export",
-    node: h("div", {}, h("p", {}, h("a", { href: "/exports" }, "← All exports")), h("h1", { tabindex: "-1" }, "Export"), alert, body),
+    node: h("div", {}, h("p", {}, h("a", { href: "/exports" }, "← All exports")), h("h1", { tabindex: "-1" }, "Export"), alert, body, sharing),
     dispose: () => polling.dispose(),
   };
 }

@@ -25,6 +25,15 @@ export function append(el, children) {
   return el;
 }
 
+/** Make ``el``'s children exactly ``nodes``, moving only what is out of place (a moved node loses focus). */
+export function reconcile(el, nodes) {
+  const keep = new Set(nodes);
+  for (const child of [...el.children]) if (!keep.has(child)) child.remove();
+  nodes.forEach((node, i) => {
+    if (el.children[i] !== node) el.insertBefore(node, el.children[i] || null);
+  });
+}
+
 let counter = 0;
 /** A document-unique id for label/aria wiring. */
 export function uid(prefix = "id") {

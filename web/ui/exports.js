@@ -3,7 +3,7 @@
 import { exportsApi } from "./api.js";
 import { session } from "./auth.js";
 import { exportCard, fieldNames, shortSummary } from "./card.js";
-import { announce, h } from "./dom.js";
+import { announce, h, reconcile } from "./dom.js";
 import { isRunning, STATUS_LABEL } from "./format.js";
 import { poller } from "./poll.js";
 
@@ -42,7 +42,7 @@ export async function exportsPage({ flash }) {
     for (const exp of items) names.set(exp.export_id, await fieldNames(exp.export_parameters.fields || []));
     const place = (container, list, empty) => {
       const nodes = list.map((exp) => {
-        const json = JSON.stringify(exp);
+        const json = JSON.stringify({ ...exp, url: null }); // a fresh presigned URL each poll is not a change
         const known = cards.get(exp.export_id);
         if (known && known.json === json) return known.el;
         const el = exportCard(exp, names.get(exp.export_id), actions);
@@ -56,7 +56,7 @@ export async function exportsPage({ flash }) {
         cards.set(exp.export_id, { json, el });
         return el;
       });
-      container.replaceChildren(...(nodes.length ? nodes : [empty]));
+      reconcile(container, nodes.length ? nodes : [empty]);
     };
     place(
       mine,

@@ -12,6 +12,7 @@ export function poller(refresh) {
   let timer = null;
   let wanted = false;
   let disposed = false;
+  let loop = 0; // bumped by every (re)start, so an older loop awaiting refresh() ends instead of running alongside
 
   const state = (value) => {
     document.documentElement.dataset.polling = value;
@@ -19,6 +20,7 @@ export function poller(refresh) {
 
   async function tick() {
     timer = null;
+    const mine = loop;
     if (disposed) return;
     if (document.hidden) {
       state("paused");
@@ -30,7 +32,7 @@ export function poller(refresh) {
     } catch {
       running = true; // a failed refresh is retried with the back-off
     }
-    if (disposed) return;
+    if (disposed || mine !== loop) return;
     wanted = running;
     if (!running) {
       state("off");
@@ -48,6 +50,7 @@ export function poller(refresh) {
       timer = null;
       if (wanted) state("paused");
     } else if (wanted && !timer) {
+      loop += 1;
       delay = FIRST_DELAY_MS;
       tick();
     }
@@ -58,6 +61,7 @@ export function poller(refresh) {
     /** Something may be running now (just rendered, or an action started one): poll from the start. */
     watch(running) {
       wanted = running;
+      loop += 1;
       if (timer) clearTimeout(timer);
       timer = null;
       delay = FIRST_DELAY_MS;

@@ -65,7 +65,7 @@ export async function signinPage({ query, navigate }) {
     },
     h("label", { for: nameId }, "User name"),
     name,
-    h("div", { class: "switch" }, admin, h("label", { for: adminId }, "Sign in as an admin (sees every export)")),
+    h("div", { class: "switch" }, admin, h("label", { for: adminId }, "Sign in as an admin (may open, share and delete any export)")),
     error,
     h("button", { type: "submit" }, "Sign in"),
   );
@@ -84,5 +84,5 @@ export async function signinPage({ query, navigate }) {
 
 /** Only a path on this site, never an absolute URL someone put in ?next=. */
 function safeNext(value) {
-  return value && value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/signin") ? value : "/exports";
+  return value && /^\/(?![/\\])/.test(value) && !value.startsWith("/signin") ? value : "/exports";
 }
