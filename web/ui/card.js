@@ -7,6 +7,11 @@ import * as fmt from "./format.js";
 import { summarize } from "./query.js";
 import { shareManager } from "./share.js";
 
+/** What a page shows of an export: all of it but the presigned URL, which is fresh on every fetch. */
+export function shownState(exp) {
+  return JSON.stringify({ ...exp, url: null });
+}
+
 export function canManage(exp) {
   const me = session();
   return Boolean(me && (me.userId === exp.creator_id || me.isAdmin));

@@ -1,8 +1,8 @@
 // /exports/{id}: status, parameters, timestamps, failure, sharing, download, delete.
 
 import { exportsApi } from "./api.js";
-import { canManage, confirmDelete, describe, download, fieldNames, progress, statusBadge } from "./card.js";
-import { announce, append, h } from "./dom.js";
+import { canManage, confirmDelete, describe, download, fieldNames, progress, shownState, statusBadge } from "./card.js";
+import { announce, append, focusAction, focusedAction, h } from "./dom.js";
 import * as fmt from "./format.js";
 import { poller } from "./poll.js";
 import { summarize } from "./query.js";
@@ -51,7 +51,7 @@ export async function detailPage({ params: [id], navigate }) {
           "Delete",
         ),
     );
-    const focused = body.contains(document.activeElement) && document.activeElement.dataset.action;
+    const focused = focusedAction(body);
     body.replaceChildren();
     append(body, [
       h("p", { class: "status-line" }, statusBadge(exp.status), " ", progress(exp)),
@@ -100,7 +100,7 @@ export async function detailPage({ params: [id], navigate }) {
         ),
       ),
     ]);
-    if (focused) body.querySelector(`[data-action="${focused}"]`)?.focus();
+    focusAction(body, focused);
     return fmt.isRunning(exp.status);
   }
 
@@ -116,14 +116,11 @@ export async function detailPage({ params: [id], navigate }) {
       : h("p", {}, exp.shared_with.length ? exp.shared_with.join(", ") : "Not shared with anyone."),
   );
 
-  /** The export without its presigned URL, which is fresh on every fetch. */
-  const comparable = (value) => JSON.stringify({ ...value, url: null });
-
   const polling = poller(async () => {
     const before = exp;
     exp = await exportsApi.get(id);
     if (before.status !== exp.status) announce(`Export ${fmt.STATUS_LABEL[exp.status]}`);
-    if (comparable(before) === comparable(exp)) return fmt.isRunning(exp.status);
+    if (shownState(before) === shownState(exp)) return fmt.isRunning(exp.status);
     return render();
   });
   polling.watch(await render());

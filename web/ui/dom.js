@@ -34,6 +34,16 @@ export function reconcile(el, nodes) {
   });
 }
 
+/** The ``data-action`` of the focused control inside ``el``, if focus is in there. */
+export function focusedAction(el) {
+  return el.contains(document.activeElement) ? document.activeElement.dataset.action : undefined;
+}
+
+/** Put focus back on the control with that ``data-action`` inside ``el`` (after a rebuild). */
+export function focusAction(el, action) {
+  if (action) el.querySelector(`[data-action="${action}"]`)?.focus();
+}
+
 let counter = 0;
 /** A document-unique id for label/aria wiring. */
 export function uid(prefix = "id") {

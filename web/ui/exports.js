@@ -2,8 +2,8 @@
 
 import { exportsApi } from "./api.js";
 import { session } from "./auth.js";
-import { exportCard, fieldNames, shortSummary } from "./card.js";
-import { announce, h, reconcile } from "./dom.js";
+import { exportCard, fieldNames, shortSummary, shownState } from "./card.js";
+import { announce, focusAction, focusedAction, h, reconcile } from "./dom.js";
 import { isRunning, STATUS_LABEL } from "./format.js";
 import { poller } from "./poll.js";
 
@@ -13,7 +13,7 @@ export async function exportsPage({ flash }) {
   const mine = h("div", { class: "cards", id: "my-exports" });
   const shared = h("div", { class: "cards", id: "shared-exports" });
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
-  const cards = new Map(); // export id → {json, el}
+  const cards = new Map(); // export id → {shown, status, el}
   let items = [];
   let cursor = null;
   let loadedMore = false;
@@ -41,22 +41,23 @@ export async function exportsPage({ flash }) {
     const names = new Map();
     for (const exp of items) names.set(exp.export_id, await fieldNames(exp.export_parameters.fields || []));
     const place = (container, list, empty) => {
+      const refocus = [];
       const nodes = list.map((exp) => {
-        const json = JSON.stringify({ ...exp, url: null }); // a fresh presigned URL each poll is not a change
+        const shown = shownState(exp);
         const known = cards.get(exp.export_id);
-        if (known && known.json === json) return known.el;
+        if (known && known.shown === shown) return known.el;
         const el = exportCard(exp, names.get(exp.export_id), actions);
         if (known) {
-          const action = document.activeElement?.closest?.("[data-export-id]") === known.el && document.activeElement.dataset.action;
-          if (action) queueMicrotask(() => el.querySelector(`[data-action="${action}"]`)?.focus());
-          if (isRunning(JSON.parse(known.json).status) && !isRunning(exp.status)) {
+          refocus.push([el, focusedAction(known.el)]);
+          if (isRunning(known.status) && !isRunning(exp.status)) {
             announce(`Export ${shortSummary(exp, 40)}: ${STATUS_LABEL[exp.status]}`);
           }
         }
-        cards.set(exp.export_id, { json, el });
+        cards.set(exp.export_id, { shown, status: exp.status, el });
         return el;
       });
       reconcile(container, nodes.length ? nodes : [empty]);
+      for (const [el, action] of refocus) focusAction(el, action);
     };
     place(
       mine,
