@@ -103,12 +103,12 @@ def consume_raw(redis_url: str, seconds: float) -> dict:
 def consume_capture(seconds: float) -> dict:
     """The real capture handler for a window of ``seconds``; the count from the job row."""
     from capture.handler import lambda_handler
-    from exporter.db import Database, connect_url
+    from exporter.adapters.postgres import Database, connect_url
     from exporter.models import CaptureMessage, CaptureParameters, Kind
-    from exporter.repository import ExportsRepository
+    from exporter.jobs.repository import JobsRepository
     from tests.support import context, sqs_event
 
-    jobs = ExportsRepository(Database(lambda: connect_url(os.environ["DATABASE_URL"])))
+    jobs = JobsRepository(Database(lambda: connect_url(os.environ["DATABASE_URL"])))
     export = jobs.create(
         export_id=uuid.uuid4(),
         creator_id="bench",
@@ -207,7 +207,7 @@ def ladder(
 
 
 def main() -> None:
-    from exporter.db import apply_migrations, connect_url
+    from exporter.adapters.postgres import apply_migrations, connect_url
     from local.services import LOCAL_AWS_ENV, create_aws_resources, start_moto, start_postgres, start_redis
 
     seconds = int(os.environ.get("BENCH_CAPTURE_SECONDS", "30"))

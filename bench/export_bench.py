@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from exporter.db import apply_migrations, connect_url
+from exporter.adapters.postgres import apply_migrations, connect_url
 from local.services import LOCAL_AWS_ENV, create_aws_resources, free_port, start_postgres
 
 BASE_EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z; row i is observed BASE_EPOCH + i seconds

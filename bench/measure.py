@@ -10,9 +10,9 @@ import time
 import uuid
 
 from bench.export_bench import query_for
-from exporter.db import connect_url
-from exporter.query import compile_query
-from exporter.repository import SELECT_OBSERVATIONS
+from exporter.adapters.postgres import connect_url
+from exporter.exports.query import compile_query
+from exporter.exports.observations import SELECT_OBSERVATIONS
 
 
 class NullSink:
@@ -43,16 +43,17 @@ def measure_copy(rows: int) -> dict:
 def measure_worker(rows: int) -> dict:
     import boto3
 
-    from exporter.db import Database
+    from exporter.adapters.postgres import Database
     from exporter.models import ExportMessage, ExportParameters
-    from exporter.repository import ExportsRepository, FieldsRepository
+    from exporter.jobs.repository import JobsRepository
+from exporter.exports.fields import FieldsRepository
     from tests.support import context, sqs_event
     from worker.handler import lambda_handler
 
     db = Database(lambda: connect_url(os.environ["DATABASE_URL"]))
     fields = [f.path for f in FieldsRepository(db).catalogue() if f.is_default]
     parameters = ExportParameters(query=query_for(rows), fields=fields, include_images=False)
-    export = ExportsRepository(db).create(
+    export = JobsRepository(db).create(
         export_id=uuid.uuid4(), creator_id="bench", parameters=parameters, max_retries=0, query_string="bench"
     )
     message = ExportMessage(
@@ -61,7 +62,7 @@ def measure_worker(rows: int) -> dict:
     started = time.perf_counter()
     response = lambda_handler(sqs_event(message.model_dump_json()), context())
     seconds = time.perf_counter() - started
-    done = ExportsRepository(db).get(export.export_id)
+    done = JobsRepository(db).get(export.export_id)
     if response["batchItemFailures"] or done is None or done.status.value != "completed":
         raise SystemExit(f"export did not complete: {response} {done}")
     assert done.progress.rows_written == rows, (done.progress, rows)

@@ -150,11 +150,11 @@ class CaptureLog:
 def run_capture_side(stop: threading.Event, container: int = 1) -> None:
     """Poll the capture queue until ``stop`` is set; the environment is the stack's plus the capture's."""
     from capture.handler import lambda_handler  # after the environment is set, as a cold start
-    from exporter.db import Database, connect_url
-    from exporter.repository import ExportsRepository
+    from exporter.adapters.postgres import Database, connect_url
+    from exporter.jobs.repository import JobsRepository
 
     database_url = os.environ["DATABASE_URL"]
-    rows = ExportsRepository(Database(lambda: connect_url(database_url)))
+    rows = JobsRepository(Database(lambda: connect_url(database_url)))
     region = os.environ.get("AWS_REGION", "us-east-1")
     capture_log = CaptureLog(rows.get, float(os.environ.get("CAPTURE_PROGRESS_LOG_SECONDS", PROGRESS_LOG_SECONDS)))
     mapping = EventSourceMapping(

@@ -198,3 +198,23 @@ def create_aws_resources(
         capture_queue_url,
         capture_queue_arn,
     )
+
+
+def put_secret(endpoint_url: str, name: str, value: str) -> str:
+    """A Secrets Manager secret on the moto server (created, or its value replaced); its ARN.
+
+    The local stand-in for the secrets the CDK app creates: the functions read them through
+    the same ``*_SECRET_ARN`` settings as in AWS.
+    """
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=endpoint_url,
+        region_name=LOCAL_AWS_ENV["AWS_REGION"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    try:
+        return str(client.create_secret(Name=name, SecretString=value)["ARN"])
+    except client.exceptions.ResourceExistsException:
+        client.put_secret_value(SecretId=name, SecretString=value)
+        return str(client.describe_secret(SecretId=name)["ARN"])

@@ -24,10 +24,18 @@ from typing import Any
 
 import boto3
 
-from exporter.db import apply_migrations, connect_url
+from exporter.adapters.postgres import apply_migrations, connect_url
 from local import demo_data, gateway
 from local.identity import AUDIENCE, KEY_FILE, LocalIssuer, load_or_create_key
-from local.services import AwsResources, create_aws_resources, start_moto, start_postgres, start_redis, use_local_aws
+from local.services import (
+    AwsResources,
+    create_aws_resources,
+    put_secret,
+    start_moto,
+    start_postgres,
+    start_redis,
+    use_local_aws,
+)
 
 log = logging.getLogger("local")
 
@@ -87,10 +95,10 @@ def handler_environment(database_url: str, redis_url: str, aws: AwsResources) ->
     }
 
 
-def capture_environment(aws: AwsResources, masking_key: str) -> dict[str, str]:
+def capture_environment(aws: AwsResources, masking_secret_arn: str) -> dict[str, str]:
     """What only the capture function gets on top of the handlers' environment (REDIS_SVC is shared)."""
     return {
-        "MASKING_KEY": masking_key,  # in AWS: MASKING_SECRET_ARN
+        "MASKING_SECRET_ARN": masking_secret_arn,  # the persisted key, as a secret on the moto server
         "LOCAL_CAPTURE_QUEUE_URL": aws.capture_queue_url,
         "LOCAL_CAPTURE_QUEUE_ARN": aws.capture_queue_arn,
     }
@@ -227,7 +235,9 @@ def run(stop: threading.Event) -> None:
         worker = start_worker_process()
         running.callback(stop_worker_process, worker)
         concurrency = int(os.environ.get("CAPTURE_CONCURRENCY", DEFAULT_CAPTURE_CONCURRENCY))
-        captures = start_capture_processes(concurrency, capture_environment(aws, load_or_create_masking_key(state)))
+        captures = start_capture_processes(concurrency, capture_environment(
+                aws, put_secret(moto.endpoint_url, "export-service/masking-key", load_or_create_masking_key(state))
+            ))
         running.callback(stop_processes, captures, CAPTURE_STOP_SECONDS)
         children = [worker, *captures]
 

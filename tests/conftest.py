@@ -11,7 +11,7 @@ import boto3
 import psycopg2
 import pytest
 
-from exporter.db import apply_migrations, connect_url
+from exporter.adapters.postgres import apply_migrations, connect_url
 from local.services import (
     AwsResources,
     Moto,
@@ -98,8 +98,11 @@ def service_env(
     for cached in (
         api_deps.settings,
         api_deps.dependencies,
+        worker_deps.settings,
         worker_deps.worker,
+        worker_deps.sweeper_settings,
         worker_deps.sweeper,
+        capture_deps.settings,
         capture_deps.capture,
     ):
         cached.cache_clear()

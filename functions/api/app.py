@@ -21,7 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.captures import PREFIXES as CAPTURE_PREFIXES
 from api.captures import build_router as build_captures_router
 from api.dependencies import dependencies, settings
-from exporter import service
+from exporter.exports.model import FieldInfo
+from exporter.exports.request import request_export
+from exporter.jobs import access as service
 from exporter.errors import (
     CapturesUnavailable,
     Conflict,
@@ -30,8 +32,8 @@ from exporter.errors import (
     InvalidRequest,
     NotAllowed,
 )
-from exporter.models import Caller, FieldInfo
-from exporter.views import ExportStatus
+from exporter.jobs.model import Caller
+from exporter.jobs.views import ExportStatus
 
 logger = Logger(child=True)
 
@@ -165,7 +167,7 @@ def build_app(metrics: Metrics) -> APIGatewayHttpResolver:
     @app.post("/exports", summary="Request an export", responses={202: {"description": "Accepted"}})
     def create_export(body: Annotated[CreateExport, Body()]) -> Response[ExportStatus]:
         deps = dependencies()
-        export = service.request_export(
+        export = request_export(
             query=body.query,
             fields=body.fields,
             include_images=body.include_images,

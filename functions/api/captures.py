@@ -19,8 +19,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.dependencies import dependencies
-from exporter import capture_service
-from exporter.models import Caller
+from exporter.captures import service as capture_service
+from exporter.jobs.model import Caller
 
 PREFIXES = ("/captures", "/dataset-exporter/v1/captures")
 

@@ -1,4 +1,4 @@
-"""The API's ports, built once per container on first use from the validated settings."""
+"""The API's ports, built once per container from settings validated at cold start."""
 
 from __future__ import annotations
 
@@ -6,21 +6,23 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
-from exporter import wiring
-from exporter.queue import JobQueue
-from exporter.repository import ExportsRepository, FieldsRepository
+from exporter.adapters import aws, postgres
+from exporter.adapters.ports import MessageQueue, ObjectStore
+from exporter.adapters.s3 import S3Store
+from exporter.adapters.sqs import JobQueue
+from exporter.exports.fields import FieldsRepository
+from exporter.jobs.repository import JobsRepository
 from exporter.settings import ApiSettings, load
-from exporter.storage import ExportStore
 
 
 @dataclass(frozen=True)
 class ApiDependencies:
     settings: ApiSettings
-    jobs: ExportsRepository
+    jobs: JobsRepository
     catalogue: FieldsRepository
-    queue: JobQueue
-    store: ExportStore
-    capture_queue: JobQueue | None = None  # without CAPTURE_QUEUE_URL, captures answer 503
+    queue: MessageQueue
+    store: ObjectStore
+    capture_queue: MessageQueue | None = None  # without CAPTURE_QUEUE_URL, captures answer 503
 
 
 @cache
@@ -31,12 +33,13 @@ def settings() -> ApiSettings:
 @cache
 def dependencies() -> ApiDependencies:
     config = settings()
-    db = wiring.database(config)
+    db = postgres.database(config)
+    sqs = aws.client("sqs")
     return ApiDependencies(
         settings=config,
-        jobs=ExportsRepository(db),
+        jobs=JobsRepository(db),
         catalogue=FieldsRepository(db),
-        queue=JobQueue(wiring.client("sqs"), config.SQS_QUEUE_URL),
-        store=ExportStore(wiring.client("s3"), config.S3_BUCKET),
-        capture_queue=JobQueue(wiring.client("sqs"), config.CAPTURE_QUEUE_URL) if config.CAPTURE_QUEUE_URL else None,
+        queue=JobQueue(sqs, config.SQS_QUEUE_URL),
+        store=S3Store(aws.client("s3"), config.S3_BUCKET),
+        capture_queue=JobQueue(sqs, config.CAPTURE_QUEUE_URL) if config.CAPTURE_QUEUE_URL else None,
     )

@@ -1,39 +1,45 @@
-"""The capture Lambda's ports, built once per container on first use."""
+"""The capture Lambda's ports, built once per container from settings validated at cold start."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cache
 
-from exporter import wiring
-from exporter.capture import CaptureConfig, CapturePorts
-from exporter.masking import Masker
-from exporter.repository import ExportsRepository
+from exporter.adapters import aws, postgres
+from exporter.adapters.redis import redis_factory
+from exporter.adapters.s3 import S3Store
+from exporter.captures.kind import CAPTURE
+from exporter.captures.masking import Masker
+from exporter.captures.run import CaptureRun
+from exporter.jobs.lifecycle import LifecycleConfig, LifecyclePorts
+from exporter.jobs.records import KindWorker
+from exporter.jobs.repository import JobsRepository
 from exporter.settings import CaptureSettings, load
 
 
-@dataclass(frozen=True)
-class Capture:
-    ports: CapturePorts
-    config: CaptureConfig
+@cache
+def settings() -> CaptureSettings:
+    return load(CaptureSettings, os.environ)
 
 
 @cache
-def capture() -> Capture:
-    settings = load(CaptureSettings, os.environ)
-    ports = CapturePorts(
-        jobs=ExportsRepository(wiring.database(settings)),
-        s3=wiring.client("s3"),
-        redis=wiring.redis_factory(settings),
-        masker=Masker(wiring.masking_key(settings), json_keys=settings.mask_json_keys),
+def capture() -> KindWorker:
+    config = settings()
+    return KindWorker(
+        kind=CAPTURE,
+        body=CaptureRun(
+            redis=redis_factory(config),
+            masker=Masker(aws.masking_key(config), json_keys=config.mask_json_keys),
+            max_seconds=config.CAPTURE_MAX_SECONDS,
+            link_across_captures=config.MASK_LINK_ACROSS_CAPTURES,
+        ),
+        ports=LifecyclePorts(
+            jobs=JobsRepository(postgres.database(config)), store=S3Store(aws.client("s3"), config.S3_BUCKET), queue=None
+        ),
+        config=LifecycleConfig(
+            lease_seconds=config.LEASE_SECONDS,
+            progress_interval_seconds=config.PROGRESS_INTERVAL_SECONDS,
+            part_size_bytes=config.PART_SIZE_BYTES,
+            expiration_days=config.EXPORT_EXPIRATION_DAYS,
+        ),
     )
-    config = CaptureConfig(
-        exports_bucket=settings.S3_BUCKET,
-        lease_seconds=settings.LEASE_SECONDS,
-        progress_interval_seconds=settings.PROGRESS_INTERVAL_SECONDS,
-        part_size_bytes=settings.PART_SIZE_BYTES,
-        expiration_days=settings.EXPORT_EXPIRATION_DAYS,
-        link_across_captures=settings.MASK_LINK_ACROSS_CAPTURES,
-    )
-    return Capture(ports=ports, config=config)

@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
 
-from exporter.db import apply_migrations, connect_secret
+from exporter.adapters.postgres import apply_migrations, connect_secret
 from exporter.settings import DatabaseSettings, load
 
 logger = Logger()

@@ -1,64 +1,70 @@
-"""The worker's and sweeper's ports, built once per container on first use."""
+"""The worker's and sweeper's ports, built once per container from settings validated at cold start."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from exporter import wiring
-from exporter.export_job import WorkerConfig, WorkerPorts
-from exporter.queue import JobQueue
-from exporter.repository import ExportsRepository
+from exporter.adapters import aws, postgres
+from exporter.adapters.s3 import S3Store
+from exporter.adapters.sqs import JobQueue
+from exporter.exports.kind import QUERY_EXPORT
+from exporter.exports.run import QueryExportRun
+from exporter.jobs.lifecycle import LifecycleConfig, LifecyclePorts
+from exporter.jobs.records import KindWorker
+from exporter.jobs.repository import JobsRepository
 from exporter.settings import SweeperSettings, WorkerSettings, load
-from exporter.storage import SourceImages
-
-
-@dataclass(frozen=True)
-class Worker:
-    ports: WorkerPorts
-    config: WorkerConfig
 
 
 @cache
-def worker() -> Worker:
-    settings = load(WorkerSettings, os.environ)
-    s3 = wiring.client("s3")
-    reader = wiring.database(settings)  # a second connection: the read snapshot of an export
-    ports = WorkerPorts(
-        jobs=ExportsRepository(wiring.database(settings)),
-        reader=reader.connection,
-        queue=JobQueue(wiring.client("sqs"), settings.SQS_QUEUE_URL),
-        s3=s3,
-        images=SourceImages(s3, settings.SOURCE_BUCKET),
+def settings() -> WorkerSettings:
+    return load(WorkerSettings, os.environ)
+
+
+@cache
+def worker() -> KindWorker:
+    config = settings()
+    s3 = aws.client("s3")
+    reader = postgres.database(config)  # a second connection: the read snapshot of an export
+    return KindWorker(
+        kind=QUERY_EXPORT,
+        body=QueryExportRun(
+            reader=reader.connection, images=S3Store(s3, config.SOURCE_BUCKET), fetch_batch_rows=config.FETCH_BATCH_ROWS
+        ),
+        ports=LifecyclePorts(
+            jobs=JobsRepository(postgres.database(config)),
+            store=S3Store(s3, config.S3_BUCKET),
+            queue=JobQueue(aws.client("sqs"), config.SQS_QUEUE_URL),
+        ),
+        config=LifecycleConfig(
+            lease_seconds=config.LEASE_SECONDS,
+            progress_interval_seconds=config.PROGRESS_INTERVAL_SECONDS,
+            part_size_bytes=config.PART_SIZE_BYTES,
+            expiration_days=config.EXPORT_EXPIRATION_DAYS,
+            retry_backoff_seconds=config.RETRY_BACKOFF_SECONDS,
+        ),
     )
-    config = WorkerConfig(
-        exports_bucket=settings.S3_BUCKET,
-        lease_seconds=settings.LEASE_SECONDS,
-        progress_interval_seconds=settings.PROGRESS_INTERVAL_SECONDS,
-        part_size_bytes=settings.PART_SIZE_BYTES,
-        fetch_batch_rows=settings.FETCH_BATCH_ROWS,
-        retry_backoff_seconds=settings.RETRY_BACKOFF_SECONDS,
-        expiration_days=settings.EXPORT_EXPIRATION_DAYS,
-    )
-    return Worker(ports=ports, config=config)
 
 
 @dataclass(frozen=True)
 class Sweeper:
     settings: SweeperSettings
-    jobs: ExportsRepository
+    jobs: JobsRepository
     queue: JobQueue
-    sqs: object
+    sqs: Any
+
+
+@cache
+def sweeper_settings() -> SweeperSettings:
+    return load(SweeperSettings, os.environ)
 
 
 @cache
 def sweeper() -> Sweeper:
-    settings = load(SweeperSettings, os.environ)
-    sqs = wiring.client("sqs")
+    config = sweeper_settings()
+    sqs = aws.client("sqs")
     return Sweeper(
-        settings=settings,
-        jobs=ExportsRepository(wiring.database(settings)),
-        queue=JobQueue(sqs, settings.SQS_QUEUE_URL),
-        sqs=sqs,
+        settings=config, jobs=JobsRepository(postgres.database(config)), queue=JobQueue(sqs, config.SQS_QUEUE_URL), sqs=sqs
     )

@@ -1,42 +1,33 @@
-"""Worker Lambda: SQS batch → one export attempt per record, partial batch failures."""
+"""Worker Lambda: SQS batch → one query-export attempt per record, partial batch failures."""
 
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Json
 
-from exporter.export_job import Outcome, run_export
-from exporter.models import ExportMessage
-from worker.dependencies import worker
+from exporter.exports.model import ExportMessage
+from worker.dependencies import settings, worker
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
-METRIC_BY_OUTCOME = {
-    Outcome.COMPLETED: "ExportsCompleted",
-    Outcome.FAILED: "ExportsFailed",
-    Outcome.RETRYING: "ExportsRetried",
-    Outcome.SKIPPED: "MessagesSkipped",
-    Outcome.LEASE_LOST: "LeasesLost",
-}
+settings()  # validated at cold start: a bad configuration fails the init, not the first record
+
+
+class ExportMessageRecord(SqsRecordModel):
+    body: Json[ExportMessage]  # type: ignore[assignment]  # malformed: a batch item failure → retried → DLQ
+
+
+processor = BatchProcessor(event_type=EventType.SQS, model=ExportMessageRecord)
 
 
 @tracer.capture_method
-def run_export_record(record: SQSRecord) -> str:
-    message = ExportMessage.model_validate_json(record.body)  # malformed: raise → retried → DLQ
-    logger.set_correlation_id(str(message.export_id))
-    deps = worker()
-    result = run_export(message, deps.ports, deps.config, owner=f"{record.message_id}:{message.attempt}")
-    metrics.add_metric(name=METRIC_BY_OUTCOME[result.outcome], unit=MetricUnit.Count, value=1)
-    if result.outcome is Outcome.COMPLETED:
-        metrics.add_metric(name="RowsExported", unit=MetricUnit.Count, value=result.rows)
-        metrics.add_metric(name="BytesExported", unit=MetricUnit.Bytes, value=result.bytes)
-    return result.outcome.value
+def run_export_record(record: ExportMessageRecord) -> str:
+    return worker().run(record.body, record.messageId, metrics).outcome.value
 
 
 @logger.inject_lambda_context

@@ -6,11 +6,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from exporter.sweeper import drain_dead_letters, sweep
-from worker.dependencies import sweeper
+from exporter.jobs.sweeper import drain_dead_letters, sweep
+from worker.dependencies import sweeper, sweeper_settings
 
 logger = Logger()
 metrics = Metrics()
+sweeper_settings()  # validated at cold start
 
 
 @logger.inject_lambda_context

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .masking import DEFAULT_JSON_KEYS
+from .captures.masking import DEFAULT_JSON_KEYS
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -75,22 +75,14 @@ class CaptureSettings(DatabaseSettings):
     REDIS_SVC: str = Field(min_length=1)
     # ElastiCache AUTH token: a secret whose string is the token, or JSON {"password", "username"?}.
     REDIS_AUTH_SECRET_ARN: str | None = None
-    # The HMAC key: a secret (string of at least 32 characters, or JSON {"key": ...}) ...
-    MASKING_SECRET_ARN: str | None = None
-    # ... or, for the local stack and tests only, the key itself.
-    MASKING_KEY: str | None = Field(default=None, min_length=16)
+    # The HMAC key: a secret holding a string of at least 32 characters, or JSON {"key": ...}.
+    MASKING_SECRET_ARN: str = Field(min_length=1)
     MASK_JSON_KEYS: str = ",".join(DEFAULT_JSON_KEYS)
     MASK_LINK_ACROSS_CAPTURES: bool = False
     CAPTURE_MAX_SECONDS: int = Field(default=DEFAULT_CAPTURE_MAX_SECONDS, ge=1, le=CAPTURE_MAX_SECONDS_LIMIT)
     LEASE_SECONDS: int = Field(default=120, ge=10, le=3600)
     PROGRESS_INTERVAL_SECONDS: float = Field(default=3.0, gt=0)
     PART_SIZE_BYTES: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
-
-    @model_validator(mode="after")
-    def _one_key(self) -> CaptureSettings:
-        if not (self.MASKING_SECRET_ARN or self.MASKING_KEY):
-            raise ValueError("set MASKING_SECRET_ARN (or MASKING_KEY for a local run)")
-        return self
 
     @property
     def mask_json_keys(self) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from local.services import put_secret
 from tests.support import context, http_event, sqs_event
 
 
@@ -92,12 +93,14 @@ def drain(jobs_queue: Queue, run_worker: Callable[..., dict]) -> Callable[[], in
 
 
 @pytest.fixture
-def capture_env(service_env, redis_server, monkeypatch: pytest.MonkeyPatch):
-    """The capture Lambda's environment on top of ``service_env``: the session's Redis, a local key."""
+def capture_env(service_env, redis_server, moto_server, monkeypatch: pytest.MonkeyPatch):
+    """The capture Lambda's environment on top of ``service_env``: the session's Redis, a masking secret."""
     monkeypatch.setenv("REDIS_SVC", redis_server.url)
-    monkeypatch.setenv("MASKING_KEY", "test-masking-key-0123456789abcdef")
+    arn = put_secret(moto_server.endpoint_url, "test/masking-key", "test-masking-key-0123456789abcdef")
+    monkeypatch.setenv("MASKING_SECRET_ARN", arn)
     from capture import dependencies as capture_deps
 
+    capture_deps.settings.cache_clear()
     capture_deps.capture.cache_clear()
     return service_env
 

@@ -15,7 +15,7 @@ import redis
 import requests
 
 from bench.nef_events import EVENTS, messages, subscribers
-from exporter.capture import CSV_HEADER
+from exporter.captures.rows import CSV_HEADER
 from local.services import start_redis
 
 UES = subscribers(25)
@@ -174,6 +174,8 @@ def test_a_redis_restart_mid_window_is_a_gap_as_long_as_the_outage(
     server = start_redis()
     monkeypatch.setenv("REDIS_SVC", server.url)
     from capture import dependencies
+
+    dependencies.settings.cache_clear()
 
     dependencies.capture.cache_clear()
     try:

@@ -11,9 +11,9 @@ Two artefacts are pinned by their SHA-256, with every source of variation fixed:
 
 The clocks are fixed by monkeypatching these module-level names (update them if the modules move):
 
-* ``exporter.export_job.datetime`` - ``datetime.now(UTC)`` gives ``completed_at`` in export_details.json;
-* ``exporter.zipstream.time``      - ``time.time()`` gives the DOS date/time of every ZIP entry;
-* ``exporter.capture.time``        - ``time.time()`` gives the window start and each row's timestamp.
+* ``exporter.exports.run.datetime`` - ``datetime.now(UTC)`` gives ``completed_at`` in export_details.json;
+* ``exporter.output.zipstream.time`` - ``time.time()`` gives the DOS date/time of every ZIP entry;
+* ``exporter.captures.run.time``   - ``time.time()`` gives the window start and each row's timestamp.
 
 The database clock (``now()`` in the repository's SQL) is fixed by writing fixed timestamps
 into the row after it is created and after it is claimed; ``PGTZ=UTC`` makes the values read
@@ -41,17 +41,22 @@ import boto3
 import pytest
 import redis
 
-from exporter import capture as capture_module
-from exporter import export_job as export_job_module
-from exporter import zipstream as zipstream_module
-from exporter.capture import CSV_HEADER, CaptureConfig, CapturePorts, capture_row, run_capture
-from exporter.db import Database, connect_url
-from exporter.export_job import Outcome, WorkerConfig, WorkerPorts, run_export
-from exporter.masking import Masker
-from exporter.models import CaptureMessage, CaptureParameters, ExportMessage, ExportParameters, Kind
-from exporter.queue import JobQueue
-from exporter.repository import ExportsRepository
-from exporter.storage import SourceImages
+from exporter.adapters.s3 import S3Store
+from exporter.adapters.sqs import JobQueue
+from exporter.captures import run as capture_module
+from exporter.captures.kind import CAPTURE
+from exporter.captures.model import CaptureMessage, CaptureParameters
+from exporter.captures.rows import CSV_HEADER, capture_row
+from exporter.captures.run import CaptureRun
+from exporter.exports import run as export_job_module
+from exporter.exports.kind import QUERY_EXPORT
+from exporter.exports.model import ExportMessage, ExportParameters
+from exporter.exports.run import QueryExportRun
+from exporter.jobs.lifecycle import LifecycleConfig, LifecyclePorts, Outcome, run_job
+from exporter.output import zipstream as zipstream_module
+from exporter.adapters.postgres import Database, connect_url
+from exporter.captures.masking import Masker
+from exporter.jobs.repository import JobsRepository
 from tests.support import insert_observations, observation
 
 # --- the fixed inputs -------------------------------------------------------------------------
@@ -137,7 +142,7 @@ def utc_database(postgres, monkeypatch: pytest.MonkeyPatch):
         database.close()
 
 
-class _FixedTimesRepository(ExportsRepository):
+class _FixedTimesRepository(JobsRepository):
     """The real repository, but the claim leaves fixed ``started_at``/``updated_at`` in the row."""
 
     def __init__(self, database: Database) -> None:
@@ -196,21 +201,31 @@ def _run_golden_export(service_env, db, utc_database, *, include_images: bool) -
 
     jobs = _FixedTimesRepository(utc_database())
     parameters = ExportParameters(query=QUERY, fields=FIELDS, include_images=include_images)
-    jobs.create(export_id=EXPORT_ID, creator_id=CREATOR_ID, parameters=parameters, max_retries=2, query_string="golden")
-    _fix_creation_times(utc_database(), EXPORT_ID)
-    ports = WorkerPorts(
-        jobs=jobs,
-        reader=utc_database().connection,
-        queue=JobQueue(boto3.client("sqs"), service_env.queue_url),
-        s3=s3,
-        images=SourceImages(s3, service_env.source_bucket),
+    jobs.create(
+        export_id=EXPORT_ID,
+        creator_id=CREATOR_ID,
+        kind=QUERY_EXPORT.kind,
+        dataset=QUERY_EXPORT.dataset,
+        parameters=parameters,
+        max_retries=2,
+        query_string="golden",
+        fields=FIELDS,
     )
-    config = WorkerConfig(
-        exports_bucket=service_env.exports_bucket,
+    _fix_creation_times(utc_database(), EXPORT_ID)
+    ports = LifecyclePorts(
+        jobs=jobs,
+        store=S3Store(s3, service_env.exports_bucket),
+        queue=JobQueue(boto3.client("sqs"), service_env.queue_url),
+    )
+    body = QueryExportRun(
+        reader=utc_database().connection,
+        images=S3Store(s3, service_env.source_bucket),
+        fetch_batch_rows=2,  # several batches, as with a large export
+    )
+    config = LifecycleConfig(
         lease_seconds=120,
         progress_interval_seconds=0.2,
         part_size_bytes=5 * 1024 * 1024,
-        fetch_batch_rows=2,  # several batches, as with a large export
         retry_backoff_seconds=0,
         expiration_days=7,
     )
@@ -218,7 +233,7 @@ def _run_golden_export(service_env, db, utc_database, *, include_images: bool) -
         export_id=EXPORT_ID, creator_id=CREATOR_ID, export_parameters=parameters, attempt=1, max_retries=2
     )
 
-    result = run_export(message, ports, config, owner=OWNER)
+    result = run_job(message, QUERY_EXPORT, body, ports, config, owner=OWNER)
 
     assert result.outcome is Outcome.COMPLETED, result
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=service_env.exports_bucket)["Contents"]]
@@ -365,23 +380,22 @@ def test_a_real_capture_of_a_fixed_stream_is_byte_for_byte_unchanged(
 ) -> None:
     """The CSV the capture run uploads for a fixed stream, key, id and clock has exactly today's bytes."""
     # GIVEN a fixed capture (id, creator, 2 s window on broadcast:*) and a capture run with a fixed key and clock
-    jobs = ExportsRepository(utc_database())
+    jobs = JobsRepository(utc_database())
     jobs.create(
         export_id=CAPTURE_ID,
         creator_id=CREATOR_ID,
         parameters=CaptureParameters(duration_seconds=2),
         max_retries=0,
-        query_string=None,
-        kind=Kind.CAPTURE,
-        dataset="redis",
+        kind=CAPTURE.kind,
+        dataset=CAPTURE.dataset,
     )
     _fix_creation_times(utc_database(), CAPTURE_ID)
     s3 = boto3.client("s3")
-    ports = CapturePorts(
-        jobs=jobs, s3=s3, redis=lambda: redis.Redis.from_url(redis_server.url), masker=Masker(MASKING_KEY)
+    ports = LifecyclePorts(jobs=jobs, store=S3Store(s3, service_env.exports_bucket), queue=None)
+    body = CaptureRun(
+        redis=lambda: redis.Redis.from_url(redis_server.url), masker=Masker(MASKING_KEY), max_seconds=840
     )
-    config = CaptureConfig(
-        exports_bucket=service_env.exports_bucket,
+    config = LifecycleConfig(
         lease_seconds=60,
         progress_interval_seconds=0.2,
         part_size_bytes=5 * 1024 * 1024,
@@ -390,7 +404,9 @@ def test_a_real_capture_of_a_fixed_stream_is_byte_for_byte_unchanged(
     outcome: dict[str, Any] = {}
     thread = threading.Thread(
         target=lambda: outcome.update(
-            result=run_capture(CaptureMessage(export_id=CAPTURE_ID, creator_id=CREATOR_ID), ports, config, owner=OWNER)
+            result=run_job(
+                CaptureMessage(export_id=CAPTURE_ID, creator_id=CREATOR_ID), CAPTURE, body, ports, config, owner=OWNER
+            )
         ),
         daemon=True,
     )

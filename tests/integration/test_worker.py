@@ -11,8 +11,8 @@ import zipfile
 import pytest
 import requests
 
-from exporter.archive import csv_cell
-from exporter.fields import project
+from exporter.exports.archive import csv_cell
+from exporter.exports.fields import project
 from tests.support import insert_observations, observation
 
 ALL_FIELDS_QUERY = {"method": "OR", "args": [{"method": "PLATFORM_EQUALS", "args": ["facebook", "INSTAGRAM"]}]}
@@ -157,6 +157,8 @@ def test_failure_retries_with_the_next_attempt_then_fails_with_a_message(
     monkeypatch.setenv("S3_BUCKET", "no-such-bucket-anywhere")
     from worker import dependencies
 
+    dependencies.settings.cache_clear()
+
     dependencies.worker.cache_clear()
     attempts = []
     for _ in range(5):
@@ -192,7 +194,7 @@ def test_a_failure_midway_aborts_the_upload(
     def broken_csv(*args, **kwargs):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr("exporter.export_job.write_csv", broken_csv)
+    monkeypatch.setattr("exporter.exports.run.write_csv", broken_csv)
     assert run_worker(*jobs_queue.take())["batchItemFailures"] == []
     uploads = s3.list_multipart_uploads(Bucket=service_env.exports_bucket).get("Uploads", [])
     assert uploads == []
@@ -225,16 +227,18 @@ def test_pending_progress_is_visible_while_the_worker_runs(api, db, jobs_queue, 
     from worker import dependencies
     from worker.handler import lambda_handler
 
+    dependencies.settings.cache_clear()
+
     dependencies.worker.cache_clear()
     export_id = api("POST", "/exports", body={"query": ALL_FIELDS_QUERY}).body["export_id"]
     seen: list[dict] = []
-    original = __import__("exporter.export_job", fromlist=["_Heartbeat"])._Heartbeat.__call__
+    original = __import__("exporter.jobs.lifecycle", fromlist=["LeaseHeartbeat"]).LeaseHeartbeat.__call__
 
     def spy(self, rows_written, *, force=False):
         original(self, rows_written, force=force)
         seen.append(api("GET", f"/exports/{export_id}").body["progress"])
 
-    monkeypatch.setattr("exporter.export_job._Heartbeat.__call__", spy)
+    monkeypatch.setattr("exporter.jobs.lifecycle.LeaseHeartbeat.__call__", spy)
     from tests.support import context, sqs_event
 
     lambda_handler(sqs_event(*jobs_queue.take()), context())

@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 
-from exporter.archive import ArchiveStats, csv_cell, neutralise, safe_name, write_ads, write_csv
-from exporter.zipstream import ZipStream
+from exporter.exports.archive import ArchiveStats, csv_cell, neutralise, safe_name, write_ads, write_csv
+from exporter.output.zipstream import ZipStream
 
 
 class Collect:

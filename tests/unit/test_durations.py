@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from exporter.durations import InvalidDuration, capture_seconds, format_seconds, parse_go_duration
+from exporter.captures.durations import InvalidDuration, capture_seconds, format_seconds, parse_go_duration
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from exporter.errors import UnknownField
-from exporter.fields import extract, project, resolve_fields
-from exporter.models import FieldInfo
+from exporter.exports.fields import extract, project, resolve_fields
+from exporter.exports.model import FieldInfo
 
 DOCUMENT = {
     "observer": {"uuid": "obs-1", "device": {"model": "Pixel 8a", "dimensions": {"w": "1080", "h": "2400"}}},

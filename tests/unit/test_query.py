@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from exporter.errors import InvalidQuery
-from exporter.query import MAX_ARGS, MAX_DEPTH, compile_query, describe
+from exporter.exports.query import MAX_ARGS, MAX_DEPTH, compile_query, describe
 
 
 def leaf(method: str, *args: object) -> dict:

@@ -17,6 +17,8 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
+from ..settings import DatabaseSettings
+
 MIGRATIONS_PACKAGE = "exporter.migrations"
 _MIGRATION_LOCK = 7_146_221  # advisory lock key shared by every migrator
 
@@ -64,10 +66,10 @@ class Database:
         return self._conn
 
     @contextmanager
-    def cursor(self) -> Iterator[psycopg2.extensions.cursor]:
+    def cursor(self, cursor_factory: Any = None) -> Iterator[psycopg2.extensions.cursor]:
         conn = self.connection()
         try:
-            with conn.cursor() as cur:
+            with conn.cursor(cursor_factory=cursor_factory) as cur:
                 yield cur
         except (psycopg2.OperationalError, psycopg2.InterfaceError):
             # The server went away: drop the connection so the next call reconnects.
@@ -127,3 +129,19 @@ def apply_migrations(conn: psycopg2.extensions.connection) -> list[str]:
     finally:
         conn.autocommit = previous_autocommit
     return applied_now
+
+
+def database(settings: DatabaseSettings) -> Database:
+    """A lazily connected database from ``DATABASE_URL`` or the RDS secret."""
+    if settings.DATABASE_URL:
+        url = settings.DATABASE_URL
+        return Database(lambda: connect_url(url))
+    arn, host = settings.DATABASE_SECRET_ARN, settings.DATABASE_HOST
+
+    def connect() -> psycopg2.extensions.connection:
+        from aws_lambda_powertools.utilities import parameters
+
+        secret = parameters.get_secret(arn, max_age=300)  # type: ignore[arg-type]
+        return connect_secret(secret, host=host)
+
+    return Database(connect)

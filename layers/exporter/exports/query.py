@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidQuery
+from ..errors import InvalidQuery
 
 MAX_DEPTH = 8
 MAX_ARGS = 1000

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .errors import UnknownField
-from .models import FieldInfo
+from ..adapters.postgres import Database
+from ..errors import UnknownField
+from .model import FieldInfo
 
 MISSING = None
 
@@ -81,3 +82,18 @@ def projector(paths: Sequence[str]) -> Callable[[dict[str, Any]], dict[str, Any]
     """``project`` for a fixed list of paths, compiled once per export."""
     getters = [(path, getter(path)) for path in paths]
     return lambda document: {path: get(document) for path, get in getters}
+
+
+SELECT_CATALOGUE = "SELECT name, description, path, is_default FROM exportable_fields ORDER BY position"
+
+
+class FieldsRepository:
+    """The catalogue of exportable fields (seed 003's ``exportable_fields``)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def catalogue(self) -> list[FieldInfo]:
+        with self._db.cursor() as cur:
+            cur.execute(SELECT_CATALOGUE)
+            return [FieldInfo(name=n, description=d, path=p, is_default=i) for n, d, p, i in cur.fetchall()]

@@ -6,8 +6,6 @@ with its ``data.json`` and, when asked for, its images.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import posixpath
 import re
@@ -15,45 +13,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
+from ..output.cells import CsvText, csv_cell, neutralise, to_json
+from ..output.zipstream import ZipStream
 from .fields import projector
-from .zipstream import ZipStream
 
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+__all__ = ["ArchiveStats", "csv_cell", "neutralise", "safe_name", "write_ads", "write_csv", "write_details"]
+
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
-_CSV_FLUSH_BYTES = 256 * 1024
 MISSING_LISTED_AT_MOST = 1000
 # Deflating a few hundred bytes costs more time than the bytes it saves: store small entries.
 _COMPRESS_ABOVE = 1024
 
 Rows = Iterable[tuple[str, dict[str, Any]]]
-
-
-def to_json(value: Any) -> bytes:
-    """Compact UTF-8 JSON; orjson for speed, the standard library for what orjson refuses (huge ints)."""
-    try:
-        return orjson.dumps(value)
-    except TypeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def neutralise(text: str) -> str:
-    """Keep a spreadsheet from reading a cell as a formula (CSV injection)."""
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
-
-
-def csv_cell(value: Any) -> str:
-    """One CSV cell: text as is (neutralised), numbers plainly, lists and objects as JSON."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return neutralise(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return neutralise(to_json(value).decode("utf-8"))
 
 
 def safe_name(text: str) -> str:
@@ -91,18 +62,29 @@ def write_ads(
         data = to_json(project(document))
         zip_.write_bytes(f"{folder}/data.json", data, compress=len(data) > _COMPRESS_ABOVE)
         if images is not None:
-            for n, key in enumerate(document.get("media") or [], start=1):
-                if not isinstance(key, str):
-                    continue
-                blob = images(key)
-                if blob is None:
-                    stats.missing(observation_id, key)
-                    continue
-                extension = "." + safe_name(posixpath.splitext(key)[1].lower().lstrip(".") or "jpg")
-                zip_.write_bytes(f"{folder}/image_{n}{extension}", blob, compress=False)
-                stats.images += 1
+            _write_images(zip_, folder, observation_id, document, images, stats)
         stats.rows += 1
         on_row(stats.rows)
+
+
+def _write_images(
+    zip_: ZipStream,
+    folder: str,
+    observation_id: str,
+    document: dict[str, Any],
+    images: Callable[[str], bytes | None],
+    stats: ArchiveStats,
+) -> None:
+    for n, key in enumerate(document.get("media") or [], start=1):
+        if not isinstance(key, str):
+            continue
+        blob = images(key)
+        if blob is None:
+            stats.missing(observation_id, key)
+            continue
+        extension = "." + safe_name(posixpath.splitext(key)[1].lower().lstrip(".") or "jpg")
+        zip_.write_bytes(f"{folder}/image_{n}{extension}", blob, compress=False)
+        stats.images += 1
 
 
 def write_csv(
@@ -115,21 +97,15 @@ def write_csv(
 ) -> int:
     """``all_data.csv``: header = the fields in request order, one line per observation."""
     count = 0
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([neutralise(f) for f in fields])
     project = projector(fields)
     with zip_.open(name) as entry:
+        text = CsvText(entry.write)
+        text.row([neutralise(f) for f in fields])
         for _observation_id, document in rows:
-            writer.writerow([csv_cell(v) for v in project(document).values()])
             count += 1
-            if buffer.tell() >= _CSV_FLUSH_BYTES:
-                entry.write(buffer.getvalue().encode("utf-8"))
-                buffer.seek(0)
-                buffer.truncate()
-                if on_row is not None:
-                    on_row(count)
-        entry.write(buffer.getvalue().encode("utf-8"))
+            if text.row([csv_cell(v) for v in project(document).values()]) and on_row is not None:
+                on_row(count)
+        text.flush()
     return count
 
 

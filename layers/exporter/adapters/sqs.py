@@ -1,10 +1,8 @@
-"""The job queues (SQS): one message per attempt, with the seed's payload (exports) or a capture's id."""
+"""SQS behind the :class:`~exporter.adapters.ports.MessageQueue` port: one message per attempt."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from .models import CaptureMessage, ExportMessage
 
 MAX_DELAY_SECONDS = 900  # SQS's limit on DelaySeconds
 
@@ -13,7 +11,8 @@ class JobQueue:
     def __init__(self, sqs: Any, queue_url: str) -> None:
         self._sqs, self._url = sqs, queue_url
 
-    def send(self, message: ExportMessage | CaptureMessage, *, delay_seconds: int = 0) -> None:
+    def send(self, message: Any, *, delay_seconds: int = 0) -> None:
+        """``message`` is a kind's pydantic message model, sent as its JSON."""
         self._sqs.send_message(
             QueueUrl=self._url,
             MessageBody=message.model_dump_json(),

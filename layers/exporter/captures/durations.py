@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from .errors import InvalidRequest
+from ..errors import InvalidRequest
 
 _UNITS = {
     "ns": Decimal("1e-9"),

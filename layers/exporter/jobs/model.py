@@ -1,13 +1,13 @@
-"""The job model shared by the API, the worker and the sweeper."""
+"""The job model shared by every kind: one row of ``exports``, its status, who asks, its messages."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
 
 
 class Status(StrEnum):
@@ -34,41 +34,22 @@ class Caller(BaseModel):
     is_admin: bool = False
 
 
-class ExportParameters(BaseModel):
-    """What was asked for; immutable once the export exists."""
-
-    model_config = ConfigDict(frozen=True)
-
-    query: dict[str, Any]
-    fields: list[str]
-    include_images: bool = False
-
-
-class CaptureParameters(BaseModel):
-    """What a capture was asked for (kind = capture): a channel pattern and a window length.
-
-    The window starts when the capture Lambda claims the job (``started_at``).
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    duration_seconds: int = Field(ge=1)
-    channel: str = "broadcast:*"
-
-
 class Progress(BaseModel):
     rows_written: int = 0
     rows_total: int | None = None
 
 
 class Export(BaseModel):
-    """One row of ``exports`` plus its sharing list, as the domain sees it."""
+    """One row of ``exports`` plus its sharing list, as the domain sees it.
+
+    ``parameters`` is the kind's own parameters model (see ``exporter.registry``).
+    """
 
     export_id: UUID
     creator_id: str
     kind: Kind = Kind.QUERY
     dataset: str = "observations"
-    parameters: ExportParameters | CaptureParameters
+    parameters: SerializeAsAny[BaseModel]
     status: Status
     attempt: int = 0
     max_retries: int = 3
@@ -96,27 +77,20 @@ class Export(BaseModel):
         return caller.is_admin or caller.user_id == self.creator_id
 
 
-class ExportMessage(BaseModel):
-    """The queue payload of seed 003."""
+class JobMessage(Protocol):
+    """What every kind's queue message carries: which job, whose, and which attempt of how many.
 
-    export_id: UUID
-    creator_id: str
-    export_parameters: ExportParameters
-    attempt: int = Field(ge=1)
-    max_retries: int = Field(ge=0)
+    Each kind declares its own pydantic model with these fields (seed payloads keep their
+    own field order), so this is a protocol rather than a base class.
+    """
 
-
-class CaptureMessage(BaseModel):
-    """The capture queue's payload: one capture, one attempt (a capture is never retried)."""
-
-    export_id: UUID
-    creator_id: str
-    attempt: int = Field(default=1, ge=1)
-    max_retries: int = Field(default=0, ge=0)
-
-
-class FieldInfo(BaseModel):
-    name: str
-    description: str
-    path: str
-    is_default: bool
+    @property
+    def export_id(self) -> UUID: ...
+    @property
+    def creator_id(self) -> str: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def max_retries(self) -> int: ...
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Self: ...
+    def model_dump_json(self) -> str: ...

@@ -6,17 +6,17 @@ job stays ``processing`` or ``pending`` forever.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from aws_lambda_powertools import Logger
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from .models import CaptureMessage, ExportMessage, Kind
-from .queue import JobQueue
-from .repository import ExportsRepository
+from ..adapters.ports import MessageQueue
+from ..registry import kind_of
+from .model import Export
+from .repository import JobsRepository
 
 logger = Logger(child=True)
 
@@ -32,37 +32,32 @@ class SweepReport:
     dead_letters: int = 0
 
 
-def message_for(export: Any) -> ExportMessage:
-    if export.kind is Kind.CAPTURE:
-        raise ValueError("a capture has no export message")
-    return ExportMessage(
-        export_id=export.export_id,
-        creator_id=export.creator_id,
-        export_parameters=export.parameters,
-        attempt=export.attempt,
-        max_retries=export.max_retries,
-    )
+class DeadLetter(BaseModel):
+    """What every kind's message carries that the dead-letter drain needs: whose job, which attempt."""
+
+    export_id: UUID
+    creator_id: str
+    attempt: int = Field(default=1, ge=1)
 
 
 def sweep(
-    jobs: ExportsRepository, queue: JobQueue, *, stale_pending_seconds: int = STALE_PENDING_SECONDS
+    jobs: JobsRepository, queue: MessageQueue, *, stale_pending_seconds: int = STALE_PENDING_SECONDS
 ) -> SweepReport:
     report = SweepReport()
     report.failed = jobs.fail_lapsed()
     report.requeued = jobs.requeue_lapsed()
     for export_id in report.requeued:
         export = jobs.get(export_id)
-        if export is not None and export.kind is not Kind.CAPTURE:  # captures have max_retries 0
-            queue.send(message_for(export))
+        if export is not None:
+            _resend(export, queue)
     for export in jobs.stale_pending(stale_pending_seconds):
-        if export.kind is Kind.CAPTURE:
-            # Its window was "from now"; starting it this late would silently capture another one.
-            if jobs.fail_unfinished(export.export_id, "the capture never started; please request it again"):
-                report.failed.append(export.export_id)
+        if _resend(export, queue):
+            jobs.touch_pending(export.export_id)
+            report.resent.append(export.export_id)
             continue
-        queue.send(message_for(export))
-        jobs.touch_pending(export.export_id)
-        report.resent.append(export.export_id)
+        noun = kind_of(export.kind).noun
+        if jobs.fail_unfinished(export.export_id, f"the {noun} never started; please request it again"):
+            report.failed.append(export.export_id)
     if report.requeued or report.failed or report.resent:
         logger.info(
             "sweep",
@@ -75,7 +70,16 @@ def sweep(
     return report
 
 
-def drain_dead_letters(jobs: ExportsRepository, sqs: Any, dlq_url: str, *, max_batches: int = 10) -> int:
+def _resend(export: Export, queue: MessageQueue) -> bool:
+    """Send the message of the job's current attempt; False for a kind that is never resent."""
+    message_for = kind_of(export.kind).message_for
+    if message_for is None:
+        return False
+    queue.send(message_for(export))
+    return True
+
+
+def drain_dead_letters(jobs: JobsRepository, sqs: Any, dlq_url: str, *, max_batches: int = 10) -> int:
     """Fail the export of every message in the DLQ (export or capture messages), then delete the message."""
     drained = 0
     for _ in range(max_batches):
@@ -84,12 +88,7 @@ def drain_dead_letters(jobs: ExportsRepository, sqs: Any, dlq_url: str, *, max_b
             break
         for msg in messages:
             try:
-                raw = json.loads(msg["Body"])
-                body: ExportMessage | CaptureMessage = (
-                    ExportMessage.model_validate(raw)
-                    if isinstance(raw, dict) and "export_parameters" in raw
-                    else CaptureMessage.model_validate(raw)
-                )
+                body = DeadLetter.model_validate_json(msg["Body"])
                 if jobs.fail_unfinished(
                     body.export_id,
                     f"the export could not be processed (its message was dead-lettered on attempt {body.attempt})",

@@ -1,4 +1,4 @@
-"""What the API does, over the ports it is given: request, read, list, delete, share."""
+"""Who may see, list, share and delete a job, whatever its kind; download URLs for the finished ones."""
 
 from __future__ import annotations
 
@@ -6,17 +6,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from .errors import EnqueueFailed, ExportNotFound, InvalidRequest, NotAllowed
-from .fields import resolve_fields
-from .models import Caller, Export, ExportMessage, ExportParameters, Kind
-from .query import compile_query, describe
-from .queue import JobQueue
-from .repository import ExportsRepository, FieldsRepository, decode_cursor, encode_cursor
-from .storage import ExportStore
+from ..adapters.ports import ObjectStore
+from ..errors import ExportNotFound, InvalidRequest, NotAllowed
+from ..registry import kind_of
+from .model import Caller, Export, Status
+from .repository import JobsRepository, decode_cursor, encode_cursor
 
 logger = Logger(child=True)
 
@@ -24,46 +21,7 @@ MAX_SHARE_IDS = 100
 MAX_PAGE = 100
 
 
-def request_export(
-    *,
-    query: Any,
-    fields: Sequence[str] | None,
-    include_images: bool,
-    caller: Caller,
-    jobs: ExportsRepository,
-    catalogue: FieldsRepository,
-    queue: JobQueue,
-    max_retries: int,
-) -> Export:
-    """Validate, write the job row, enqueue attempt 1. A failed enqueue fails the row, visibly."""
-    compile_query(query)
-    paths = resolve_fields(fields, catalogue.catalogue())
-    parameters = ExportParameters(query=query, fields=paths, include_images=include_images)
-    export = jobs.create(
-        export_id=uuid.uuid4(),
-        creator_id=caller.user_id,
-        parameters=parameters,
-        max_retries=max_retries,
-        query_string=describe(query),
-    )
-    message = ExportMessage(
-        export_id=export.export_id,
-        creator_id=export.creator_id,
-        export_parameters=parameters,
-        attempt=1,
-        max_retries=max_retries,
-    )
-    try:
-        queue.send(message)
-    except Exception as error:
-        logger.exception("enqueue failed", extra={"export_id": str(export.export_id)})
-        jobs.fail_unfinished(export.export_id, "the export could not be queued; please request it again")
-        raise EnqueueFailed(f"export {export.export_id} could not be queued") from error
-    logger.info("export requested", extra={"export_id": str(export.export_id), "fields": len(paths)})
-    return export
-
-
-def visible_export(export_id: str, caller: Caller, jobs: ExportsRepository) -> Export:
+def visible_export(export_id: str, caller: Caller, jobs: JobsRepository) -> Export:
     """The export, if the caller may see it; otherwise it does not exist for them."""
     try:
         parsed = uuid.UUID(export_id)
@@ -75,7 +33,7 @@ def visible_export(export_id: str, caller: Caller, jobs: ExportsRepository) -> E
     return export
 
 
-def _manageable(export_id: str, caller: Caller, jobs: ExportsRepository) -> Export:
+def _manageable(export_id: str, caller: Caller, jobs: JobsRepository) -> Export:
     export = visible_export(export_id, caller, jobs)
     if not export.manageable_by(caller):
         raise NotAllowed("only the creator of an export or an admin can do this")
@@ -89,7 +47,7 @@ class Page:
 
 
 def list_exports(
-    *, caller: Caller, user_id: str | None, limit: int, cursor: str | None, jobs: ExportsRepository
+    *, caller: Caller, user_id: str | None, limit: int, cursor: str | None, jobs: JobsRepository
 ) -> Page:
     """Exports created by or shared with ``user_id`` (default: the caller), newest first."""
     target = user_id or caller.user_id
@@ -106,16 +64,15 @@ def list_exports(
     return Page(items=items[:limit], next_cursor=next_cursor)
 
 
-def download_url(export: Export, *, now: datetime, store: ExportStore, ttl_seconds: int) -> str | None:
+def download_url(export: Export, *, now: datetime, store: ObjectStore, ttl_seconds: int) -> str | None:
     """A fresh presigned URL when the export is completed and not expired."""
-    if export.s3_key is None or export.status_at(now).value != "completed":
+    if export.s3_key is None or export.status_at(now) is not Status.COMPLETED:
         return None
-    extension = export.s3_key.rsplit(".", 1)[-1] if "." in export.s3_key else "zip"
-    filename = f"{export.kind.value if export.kind is Kind.CAPTURE else 'export'}_{export.export_id}.{extension}"
+    filename = kind_of(export.kind).output.filename(export)
     return store.download_url(export.s3_key, filename=filename, ttl_seconds=ttl_seconds)
 
 
-def delete_export(export_id: str, *, caller: Caller, jobs: ExportsRepository, store: ExportStore) -> None:
+def delete_export(export_id: str, *, caller: Caller, jobs: JobsRepository, store: ObjectStore) -> None:
     export = _manageable(export_id, caller, jobs)
     key = jobs.delete(export.export_id)
     if key:
@@ -134,13 +91,13 @@ def _check_user_ids(user_ids: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(cleaned))
 
 
-def share_export(export_id: str, user_ids: Sequence[str], *, caller: Caller, jobs: ExportsRepository) -> Export:
+def share_export(export_id: str, user_ids: Sequence[str], *, caller: Caller, jobs: JobsRepository) -> Export:
     export = _manageable(export_id, caller, jobs)
     jobs.share(export.export_id, [u for u in _check_user_ids(user_ids) if u != export.creator_id])
     return visible_export(export_id, caller, jobs)
 
 
-def unshare_export(export_id: str, user_ids: Sequence[str], *, caller: Caller, jobs: ExportsRepository) -> Export:
+def unshare_export(export_id: str, user_ids: Sequence[str], *, caller: Caller, jobs: JobsRepository) -> Export:
     export = _manageable(export_id, caller, jobs)
     jobs.unshare(export.export_id, _check_user_ids(user_ids))
     return visible_export(export_id, caller, jobs)

@@ -7,14 +7,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .models import CaptureParameters, Export, ExportParameters, Progress, Status
+from ..registry import AnyParameters
+from .model import Export, Progress, Status
 
 
 class ExportStatus(BaseModel):
     export_id: str
     creator_id: str
     kind: str
-    export_parameters: ExportParameters | CaptureParameters
+    export_parameters: AnyParameters
     shared_with: list[str]
     status: Status
     url: str | None

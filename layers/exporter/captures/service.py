@@ -11,13 +11,15 @@ from typing import Literal
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, Field
 
+from ..adapters.ports import MessageQueue, ObjectStore
+from ..errors import CapturesUnavailable, ExportNotFound, InvalidRequest
+from ..jobs.access import download_url, visible_export
+from ..jobs.enqueue import enqueue_or_fail
+from ..jobs.model import Caller, Export, Kind, Status
+from ..jobs.repository import JobsRepository
 from .durations import capture_seconds
-from .errors import CapturesUnavailable, EnqueueFailed, ExportNotFound, InvalidRequest
-from .models import Caller, CaptureMessage, CaptureParameters, Export, Kind, Status
-from .queue import JobQueue
-from .repository import ExportsRepository
-from .service import download_url, visible_export
-from .storage import ExportStore
+from .kind import CAPTURE
+from .model import CaptureMessage, CaptureParameters
 
 logger = Logger(child=True)
 
@@ -102,8 +104,8 @@ def request_capture(
     duration: object,
     channel: str | None,
     caller: Caller,
-    jobs: ExportsRepository,
-    queue: JobQueue | None,
+    jobs: JobsRepository,
+    queue: MessageQueue | None,
     max_seconds: int,
 ) -> Export:
     """Validate, write the capture's row (no retries), enqueue it. A failed enqueue fails the row."""
@@ -114,23 +116,18 @@ def request_capture(
     export = jobs.create(
         export_id=uuid.uuid4(),
         creator_id=caller.user_id,
+        kind=CAPTURE.kind,
+        dataset=CAPTURE.dataset,
         parameters=parameters,
         max_retries=0,
-        query_string=None,
-        kind=Kind.CAPTURE,
-        dataset="redis",
     )
-    try:
-        queue.send(CaptureMessage(export_id=export.export_id, creator_id=export.creator_id, attempt=1, max_retries=0))
-    except Exception as error:
-        logger.exception("capture enqueue failed", extra={"export_id": str(export.export_id)})
-        jobs.fail_unfinished(export.export_id, "the capture could not be queued; please request it again")
-        raise EnqueueFailed(f"capture {export.export_id} could not be queued") from error
+    message = CaptureMessage(export_id=export.export_id, creator_id=export.creator_id, attempt=1, max_retries=0)
+    enqueue_or_fail(export, message, queue=queue, jobs=jobs, noun=CAPTURE.noun)
     logger.info("capture requested", extra={"export_id": str(export.export_id), "duration_seconds": seconds})
     return export
 
 
-def visible_capture(capture_id: str | None, caller: Caller, jobs: ExportsRepository) -> Export:
+def visible_capture(capture_id: str | None, caller: Caller, jobs: JobsRepository) -> Export:
     """The capture, if the caller may see it; anything else (another kind included) is 404."""
     if not capture_id:
         raise InvalidRequest("id is required")
@@ -150,7 +147,7 @@ class Download:
     reason: str | None = None
 
 
-def capture_download(export: Export, *, now: datetime, store: ExportStore, ttl_seconds: int) -> Download:
+def capture_download(export: Export, *, now: datetime, store: ObjectStore, ttl_seconds: int) -> Download:
     state = _STATE[export.status_at(now)]
     remaining = remaining_seconds(export, now)
     if state == "COMPLETED":

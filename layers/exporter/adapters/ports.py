@@ -1,0 +1,30 @@
+"""The ports the domain is written against; ``adapters`` holds their AWS, PostgreSQL and Redis implementations.
+
+Domain code takes these as parameters and never builds a client itself, so tests and the
+local stack hand in the same adapters pointed at real servers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+
+class ObjectStore(Protocol):
+    """One bucket: multipart uploads, reads, deletes and presigned download URLs."""
+
+    bucket: str
+
+    def start_upload(self, key: str, *, content_type: str, content_disposition: str | None) -> str: ...
+    def upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> str: ...
+    def complete_upload(self, key: str, upload_id: str, parts: Sequence[dict[str, Any]]) -> None: ...
+    def abort_upload(self, key: str, upload_id: str) -> None: ...
+    def get(self, key: str) -> bytes | None: ...
+    def delete(self, key: str) -> None: ...
+    def download_url(self, key: str, *, filename: str, ttl_seconds: int) -> str: ...
+
+
+class MessageQueue(Protocol):
+    """A job queue: one message per attempt, optionally delayed."""
+
+    def send(self, message: Any, *, delay_seconds: int = 0) -> None: ...

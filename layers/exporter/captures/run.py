@@ -1,0 +1,151 @@
+"""The body of a capture's run: pattern-subscribe for the window, stream masked CSV rows into the output.
+
+Seed 000's dataset exporter as a job kind. The claim, the lease and the upload are the
+lifecycle's (:func:`exporter.jobs.lifecycle.run_job`); the window starts at the claim and
+lasts ``duration_seconds``. Rows go through a small text buffer into the output, so memory
+does not grow with the number of messages. A capture is never retried (its window is
+gone): rows are created with ``max_retries = 0``, so a run that dies is failed by the
+sweeper when its lease lapses. A Redis disconnect inside the window is survived: the run
+resubscribes with backoff and records the gap it could not see.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from aws_lambda_powertools import Logger
+
+from ..jobs.kind import Artefact, JobRun
+from ..output.cells import CsvText
+from .masking import Masker
+from .model import CaptureParameters
+from .rows import CSV_HEADER, capture_row, rfc3339_ms
+from .subscription import CONNECTION_ERRORS, Subscription, SubscriptionConfig
+
+logger = Logger(child=True)
+
+MAX_GAPS_LISTED = 100
+
+
+@dataclass
+class Window:
+    """What the run saw: rows, and the gaps it could not see."""
+
+    start: float  # epoch seconds
+    end: float
+    rows: int = 0
+    gaps: list[dict[str, str]] = field(default_factory=list)
+    gaps_count: int = 0
+    subscribed_once: bool = False
+
+    def gap(self, start: float, end: float) -> None:
+        self.gaps_count += 1
+        if len(self.gaps) < MAX_GAPS_LISTED:
+            self.gaps.append({"start": rfc3339_ms(start), "end": rfc3339_ms(end)})
+
+    def details(self, parameters: CaptureParameters) -> dict[str, Any]:
+        return {
+            "channel": parameters.channel,
+            "duration_seconds": parameters.duration_seconds,
+            "window": {"start": rfc3339_ms(self.start), "end": rfc3339_ms(self.end)},
+            "rows": self.rows,
+            "gaps": self.gaps,
+            "gaps_count": self.gaps_count,
+        }
+
+    def message(self) -> str | None:
+        if not self.gaps_count:
+            return None
+        listed = ", ".join(f"{g['start']} to {g['end']}" for g in self.gaps[:3])
+        more = f" and {self.gaps_count - 3} more" if self.gaps_count > 3 else ""
+        return f"Redis disconnected {self.gaps_count} time(s); messages in these gaps were not captured: {listed}{more}"
+
+
+@dataclass
+class CaptureRun:
+    """Records one capture window; built once per container with its ports."""
+
+    redis: Callable[[], redis.Redis]  # a new client, retries off: a disconnect must surface
+    masker: Masker  # holds the key; salted per capture by the run
+    max_seconds: int  # CAPTURE_MAX_SECONDS: a longer window (asked before a change of limit) is refused
+    link_across_captures: bool = False
+    subscription: SubscriptionConfig = field(default_factory=SubscriptionConfig)
+
+    def __call__(self, run: JobRun) -> Artefact:
+        parameters = run.export.parameters
+        assert isinstance(parameters, CaptureParameters)
+        if parameters.duration_seconds > self.max_seconds:
+            raise ValueError(
+                f"the window of {parameters.duration_seconds} s is longer than CAPTURE_MAX_SECONDS ({self.max_seconds})"
+            )
+        logger.info("capture window starts", extra={"duration_seconds": parameters.duration_seconds})
+        window = self._record(run, parameters)
+        if not window.subscribed_once:
+            raise ConnectionError("could not subscribe to Redis at any time during the window")
+        return Artefact(
+            rows=window.rows,
+            details=window.details(parameters),
+            message=window.message(),
+            log={"gaps": window.gaps_count},
+        )
+
+    def _record(self, run: JobRun, parameters: CaptureParameters) -> Window:
+        """Subscribe for the window and write its rows into the output; the window's account."""
+        masker = self.masker.for_capture(str(run.export.export_id), link_across_captures=self.link_across_captures)
+        started = time.time()
+        end_monotonic = time.monotonic() + parameters.duration_seconds
+        window = Window(start=started, end=started + parameters.duration_seconds)
+        text = CsvText(run.output.write)
+        text.row(CSV_HEADER)
+        beat = _GapReporter(run, window, parameters)
+        subscription = Subscription(self.redis, parameters.channel, self.subscription)
+        try:
+            window.subscribed_once = subscription.reopen(end_monotonic)
+            if subscription.failures:  # the start of the window was not seen
+                window.gap(started, min(time.time(), window.end))
+            while window.subscribed_once and (remaining := end_monotonic - time.monotonic()) > 0:
+                try:
+                    reply = subscription.pubsub.get_message(
+                        timeout=min(remaining, self.subscription.read_timeout_seconds)
+                    )
+                except CONNECTION_ERRORS as error:
+                    self._bridge(subscription, window, end_monotonic, error)
+                    beat(force=True)
+                    continue
+                if reply is not None and reply["type"] == "pmessage":
+                    text.row(capture_row(masker, reply["channel"], reply["data"], time.time()))
+                    window.rows += 1
+                beat()
+        finally:
+            subscription.close()
+        text.flush()
+        return window
+
+    @staticmethod
+    def _bridge(subscription: Subscription, window: Window, end_monotonic: float, error: Exception) -> None:
+        """Resubscribe after a lost connection and record the gap it left."""
+        gap_start = time.time()
+        logger.warning("redis connection lost inside the window", extra={"error": type(error).__name__})
+        subscription.close()
+        subscription.reopen(end_monotonic)
+        window.gap(gap_start, min(time.time(), window.end))
+
+
+class _GapReporter:
+    """The capture's heartbeat: progress at the interval, and new gaps (details and message) at once."""
+
+    def __init__(self, run: JobRun, window: Window, parameters: CaptureParameters) -> None:
+        self._run, self._window, self._parameters = run, window, parameters
+        self._reported_gaps = 0
+
+    def __call__(self, *, force: bool = False) -> None:
+        window = self._window
+        if window.gaps_count == self._reported_gaps:
+            self._run.heartbeat(window.rows, force=force)
+            return
+        self._run.heartbeat.report(window.rows, details=window.details(self._parameters), message=window.message())
+        self._reported_gaps = window.gaps_count

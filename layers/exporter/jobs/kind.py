@@ -1,0 +1,110 @@
+"""The seam every kind of job plugs into.
+
+A kind brings three things and nothing more: its parameters model, its request validation
+(in its own ``request`` module, called by its API facade) and the body of its run. The
+lifecycle around the body — claim, lease heartbeat, output upload, complete, retry with
+backoff, fail, delete-if-gone — is :func:`exporter.jobs.lifecycle.run_job`, written once.
+
+A body receives a :class:`JobRun` (the job, its heartbeat, the output it writes into) and
+returns an :class:`Artefact`, or :class:`Waiting` when the job cannot finish yet (it waits on
+something outside, such as other services' uploads): the lifecycle then leaves the job to
+be picked up again instead of completing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from .model import Export, Kind
+
+
+class LeaseLost(Exception):
+    """Another run took the job over (the sweeper judged this one dead) or it was deleted."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """The one file a kind writes: its extension, content type and download name prefix."""
+
+    extension: str  # "zip", "csv", "csv.gz" ...
+    content_type: str
+    filename_prefix: str  # the download is "{prefix}_{export_id}.{extension}"
+
+    def filename(self, export: Export) -> str:
+        return f"{self.filename_prefix}_{export.export_id}.{self.extension}"
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """What a finished body reports: rows, the details stored with the job, an optional message."""
+
+    rows: int
+    details: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+    log: dict[str, Any] = field(default_factory=dict)  # extra fields for the "completed" log line
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The body cannot finish yet; nothing was written. ``message`` is shown on the job."""
+
+    message: str
+
+
+class Heartbeat(Protocol):
+    """Renew the lease and record progress; raises :class:`LeaseLost` when the job is no longer ours."""
+
+    rows_total: int | None
+
+    def __call__(self, rows_written: int, *, force: bool = False) -> None:
+        """At most every progress interval (always with ``force``)."""
+        ...
+
+    def report(self, rows_written: int, *, details: dict[str, Any] | None, message: str | None) -> None:
+        """Now, replacing the job's stored details and message."""
+        ...
+
+
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+
+class JobRun(Protocol):
+    """What a body is handed by the lifecycle."""
+
+    export: Export
+    heartbeat: Heartbeat
+    output: Sink  # the multipart upload of the job's one file
+
+    def details(self, *, rows: int, extra: dict[str, Any], completed_at: datetime) -> dict[str, Any]:
+        """The job's status view as stored in an archive (seed 003's ``export_details.json``)."""
+        ...
+
+
+Body = Callable[[JobRun], "Artefact | Waiting"]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of job as the lifecycle and the registry see it."""
+
+    kind: Kind
+    parameters: type[BaseModel]
+    message: type[BaseModel]
+    output: Output
+    dataset: str  # the ``exports.dataset`` column for rows of this kind
+    noun: str  # "export", "capture": how log lines and messages name one job
+    # The message that (re)runs a job's current attempt, for the sweeper; None: never resent, because
+    # a late start would be another job (a capture's window is "from now") — a stale one is failed.
+    message_for: Callable[[Export], BaseModel] | None = None
+    # The message on a job that failed for good; ``{attempts}`` and ``{reason}`` are filled in.
+    failure_message: str = "failed after {attempts} attempts: {reason}"
+    # Metric names: "{Metric}Completed", "{Metric}Failed" ...; and what a completed run adds up.
+    metric: str = "Exports"
+    rows_metric: str = "RowsExported"
+    bytes_metric: str = "BytesExported"

@@ -1,0 +1,184 @@
+"""The job state machine in SQL: claim, renew, complete, retry, release, fail, and the sweeper's sweeps.
+
+Every transition is one conditional UPDATE ... RETURNING on the lease owner (or on status and
+attempt for a claim), so a duplicate message, a stale run or a deleted job changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from ..adapters.postgres import Database
+
+CLAIM = """
+UPDATE exports
+SET status = 'processing', started_at = COALESCE(started_at, now()), updated_at = now(),
+    lease_owner = %(owner)s, lease_expires_at = now() + make_interval(secs => %(lease)s),
+    message = NULL
+WHERE export_id = %(export_id)s AND status = 'pending' AND attempt = %(attempt)s
+RETURNING export_id
+"""
+RENEW = """
+UPDATE exports
+SET lease_expires_at = now() + make_interval(secs => %(lease)s), updated_at = now(),
+    rows_written = %(rows_written)s, rows_total = %(rows_total)s,
+    details = COALESCE(%(details)s::jsonb, details), message = COALESCE(%(message)s, message)
+WHERE export_id = %(export_id)s AND status = 'processing' AND lease_owner = %(owner)s
+RETURNING export_id
+"""
+COMPLETE = """
+UPDATE exports
+SET status = 'completed', completed_at = now(), updated_at = now(), s3_key = %(s3_key)s,
+    size_bytes = %(size_bytes)s, rows_written = %(rows_written)s, rows_total = %(rows_written)s,
+    details = %(details)s, expires_at = now() + make_interval(days => %(expiration_days)s),
+    lease_owner = NULL, lease_expires_at = NULL, message = %(message)s
+WHERE export_id = %(export_id)s AND status = 'processing' AND lease_owner = %(owner)s
+RETURNING export_id
+"""
+RETRY = """
+UPDATE exports
+SET status = 'pending', attempt = attempt + 1, updated_at = now(), message = %(message)s,
+    lease_owner = NULL, lease_expires_at = NULL, rows_written = 0
+WHERE export_id = %(export_id)s AND status = 'processing' AND lease_owner = %(owner)s
+RETURNING attempt
+"""
+FAIL = """
+UPDATE exports
+SET status = 'failed', updated_at = now(), completed_at = now(), message = %(message)s,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE export_id = %(export_id)s AND status = 'processing' AND lease_owner = %(owner)s
+RETURNING export_id
+"""
+FAIL_UNFINISHED = """
+UPDATE exports
+SET status = 'failed', updated_at = now(), completed_at = now(), message = %(message)s,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE export_id = %(export_id)s AND status IN ('pending', 'processing')
+RETURNING export_id
+"""
+# A lapsed lease with retries left goes back to pending with the next attempt number.
+REQUEUE_LAPSED = """
+UPDATE exports
+SET status = 'pending', attempt = attempt + 1, updated_at = now(), lease_owner = NULL,
+    lease_expires_at = NULL, rows_written = 0,
+    message = 'attempt ' || attempt || ' stopped responding; retrying'
+WHERE status = 'processing' AND lease_expires_at < now() AND attempt <= max_retries
+RETURNING export_id
+"""
+FAIL_LAPSED = """
+UPDATE exports
+SET status = 'failed', updated_at = now(), completed_at = now(), lease_owner = NULL,
+    lease_expires_at = NULL,
+    message = 'the export stopped responding on its last attempt (' || attempt || ')'
+WHERE status = 'processing' AND lease_expires_at < now() AND attempt > max_retries
+RETURNING export_id
+"""
+TOUCH_PENDING = "UPDATE exports SET updated_at = now() WHERE export_id = %s AND status = 'pending'"
+# A body that waits on something outside gives the job back: pending again, same attempt.
+RELEASE = """
+UPDATE exports
+SET status = 'pending', updated_at = now(), message = %(message)s, lease_owner = NULL, lease_expires_at = NULL
+WHERE export_id = %(export_id)s AND status = 'processing' AND lease_owner = %(owner)s
+RETURNING export_id
+"""
+
+
+class LeaseStateMachine:
+    """The worker's and the sweeper's transitions of a job row (mixed into the jobs repository)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _returning(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        with self._db.cursor() as cur:
+            cur.execute(sql, params)
+            return [row[0] for row in cur.fetchall()]
+
+    def claim(self, export_id: UUID, attempt: int, *, owner: str, lease_seconds: int) -> bool:
+        return bool(
+            self._returning(
+                CLAIM, {"export_id": str(export_id), "attempt": attempt, "owner": owner, "lease": lease_seconds}
+            )
+        )
+
+    def renew(
+        self,
+        export_id: UUID,
+        *,
+        owner: str,
+        lease_seconds: int,
+        rows_written: int,
+        rows_total: int | None,
+        details: dict[str, Any] | None = None,
+        message: str | None = None,
+    ) -> bool:
+        """Extend the lease and record progress; ``details``/``message``, when given, replace the stored ones."""
+        return bool(
+            self._returning(
+                RENEW,
+                {
+                    "export_id": str(export_id),
+                    "owner": owner,
+                    "lease": lease_seconds,
+                    "rows_written": rows_written,
+                    "rows_total": rows_total,
+                    "details": json.dumps(details) if details is not None else None,
+                    "message": message,
+                },
+            )
+        )
+
+    def complete(
+        self,
+        export_id: UUID,
+        *,
+        owner: str,
+        s3_key: str,
+        size_bytes: int,
+        rows_written: int,
+        details: dict[str, Any],
+        expiration_days: int,
+        message: str | None = None,
+    ) -> bool:
+        return bool(
+            self._returning(
+                COMPLETE,
+                {
+                    "export_id": str(export_id),
+                    "owner": owner,
+                    "s3_key": s3_key,
+                    "size_bytes": size_bytes,
+                    "rows_written": rows_written,
+                    "details": json.dumps(details),
+                    "expiration_days": expiration_days,
+                    "message": message,
+                },
+            )
+        )
+
+    def retry(self, export_id: UUID, *, owner: str, message: str) -> int | None:
+        """Back to pending with the next attempt number; that number, or None if the lease was lost."""
+        rows = self._returning(RETRY, {"export_id": str(export_id), "owner": owner, "message": message})
+        return int(rows[0]) if rows else None
+
+    def fail(self, export_id: UUID, *, owner: str, message: str) -> bool:
+        return bool(self._returning(FAIL, {"export_id": str(export_id), "owner": owner, "message": message}))
+
+    def release(self, export_id: UUID, *, owner: str, message: str) -> bool:
+        """Pending again with the same attempt (the body waits on something outside)."""
+        return bool(self._returning(RELEASE, {"export_id": str(export_id), "owner": owner, "message": message}))
+
+    def fail_unfinished(self, export_id: UUID, message: str) -> bool:
+        return bool(self._returning(FAIL_UNFINISHED, {"export_id": str(export_id), "message": message}))
+
+    def requeue_lapsed(self) -> list[UUID]:
+        return [UUID(str(x)) for x in self._returning(REQUEUE_LAPSED, {})]
+
+    def fail_lapsed(self) -> list[UUID]:
+        return [UUID(str(x)) for x in self._returning(FAIL_LAPSED, {})]
+
+    def touch_pending(self, export_id: UUID) -> None:
+        with self._db.cursor() as cur:
+            cur.execute(TOUCH_PENDING, (str(export_id),))

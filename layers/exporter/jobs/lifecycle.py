@@ -1,0 +1,223 @@
+"""One job attempt, whatever its kind: claim, lease heartbeat, run the body, complete, retry or fail.
+
+At-least-once delivery, exactly-once effect: the claim is a conditional UPDATE on
+(status, attempt), so a duplicate or stale message claims nothing and is acknowledged.
+The output key is deterministic, so a re-run overwrites rather than duplicates. A job
+deleted while it ran leaves no object behind.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from ..adapters.ports import MessageQueue, ObjectStore
+from ..adapters.sqs import MAX_DELAY_SECONDS
+from ..output.multipart import MultipartSink
+from .keys import output_key
+from .kind import Artefact, Body, JobKind, LeaseLost, Waiting
+from .model import Export, JobMessage
+from .repository import JobsRepository
+from .views import export_details
+
+logger = Logger(child=True)
+
+
+class Outcome(StrEnum):
+    COMPLETED = "completed"
+    SKIPPED = "skipped"  # duplicate, stale or unknown message: nothing to do
+    RETRYING = "retrying"
+    FAILED = "failed"
+    LEASE_LOST = "lease_lost"
+    WAITING = "waiting"  # the body waits on something outside; the job stays open
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcome: Outcome
+    rows: int = 0
+    bytes: int = 0
+
+
+@dataclass(frozen=True)
+class LifecycleConfig:
+    lease_seconds: int
+    progress_interval_seconds: float
+    part_size_bytes: int
+    expiration_days: int
+    retry_backoff_seconds: int = 0
+
+
+@dataclass
+class LifecyclePorts:
+    jobs: JobsRepository
+    store: ObjectStore  # the exports bucket
+    queue: MessageQueue | None  # where retries go; None for kinds that never retry
+
+
+def short_error(error: BaseException, limit: int = 300) -> str:
+    text = f"{type(error).__name__}: {error}".strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def backoff_seconds(attempt: int, base: int) -> int:
+    """Delay before attempt ``attempt + 1``: base, 2*base, 4*base ... capped at SQS's 15 minutes."""
+    return int(min(base * 2 ** max(attempt - 1, 0), MAX_DELAY_SECONDS))
+
+
+class LeaseHeartbeat:
+    """Renews the lease and records progress at most every ``interval`` seconds."""
+
+    def __init__(self, jobs: JobsRepository, export: Export, owner: str, config: LifecycleConfig) -> None:
+        self._jobs, self._export, self._owner, self._config = jobs, export, owner, config
+        self._next = time.monotonic() + config.progress_interval_seconds
+        self.rows_total: int | None = None
+
+    def __call__(self, rows_written: int, *, force: bool = False) -> None:
+        if not force and time.monotonic() < self._next:
+            return
+        self._renew(rows_written, details=None, message=None)
+        logger.info("progress", extra={"rows_written": rows_written, "rows_total": self.rows_total})
+
+    def report(self, rows_written: int, *, details: dict[str, Any] | None, message: str | None) -> None:
+        self._renew(rows_written, details=details, message=message)
+
+    def _renew(self, rows_written: int, *, details: dict[str, Any] | None, message: str | None) -> None:
+        self._next = time.monotonic() + self._config.progress_interval_seconds
+        if not self._jobs.renew(
+            self._export.export_id,
+            owner=self._owner,
+            lease_seconds=self._config.lease_seconds,
+            rows_written=rows_written,
+            rows_total=self.rows_total,
+            details=details,
+            message=message,
+        ):
+            raise LeaseLost(str(self._export.export_id))
+
+
+@dataclass
+class _Run:
+    """The :class:`~exporter.jobs.kind.JobRun` a body is handed."""
+
+    export: Export
+    heartbeat: LeaseHeartbeat
+    output: MultipartSink
+    expiration_days: int
+
+    def details(self, *, rows: int, extra: dict[str, Any], completed_at: datetime) -> dict[str, Any]:
+        return export_details(
+            self.export, completed_at=completed_at, expiration_days=self.expiration_days, rows=rows, extra=extra
+        )
+
+
+def run_job(
+    message: JobMessage, kind: JobKind, body: Body, ports: LifecyclePorts, config: LifecycleConfig, *, owner: str
+) -> RunResult:
+    """Run one attempt of the job ``message`` names. Raises only when the outcome could not be recorded."""
+    export_id = message.export_id
+    if not ports.jobs.claim(export_id, message.attempt, owner=owner, lease_seconds=config.lease_seconds):
+        logger.info(
+            f"message skipped: the {kind.noun} is gone, already claimed, or this attempt is stale",
+            extra={"attempt": message.attempt},
+        )
+        return RunResult(Outcome.SKIPPED)
+    export = ports.jobs.get(export_id)
+    if export is None:  # deleted between claim and read
+        return RunResult(Outcome.SKIPPED)
+    if export.kind is not kind.kind:
+        ports.jobs.fail(export_id, owner=owner, message=f"this job is not of kind {kind.kind.value}")
+        return RunResult(Outcome.FAILED)
+    logger.info(f"{kind.noun} claimed", extra={"attempt": message.attempt, "max_retries": message.max_retries})
+    started = time.monotonic()
+    key = output_key(export, kind.output.extension)
+    try:
+        result, size = _write(export, kind, body, ports, config, owner, key)
+    except LeaseLost:
+        logger.warning(f"lease lost: another run owns this {kind.noun} now, or it was deleted")
+        return RunResult(Outcome.LEASE_LOST)
+    except Exception as error:
+        return RunResult(_after_failure(message, export, kind, ports, config, owner, error))
+    if isinstance(result, Waiting):
+        return _wait(export, ports, owner, result)
+    if not ports.jobs.complete(
+        export_id,
+        owner=owner,
+        s3_key=key,
+        size_bytes=size,
+        rows_written=result.rows,
+        details=result.details,
+        expiration_days=config.expiration_days,
+        message=result.message,
+    ):
+        if ports.jobs.get(export_id) is None:  # deleted while running: leave nothing behind
+            ports.store.delete(key)
+        return RunResult(Outcome.LEASE_LOST)
+    logger.info(
+        f"{kind.noun} completed",
+        extra={"rows": result.rows, "bytes": size, "seconds": round(time.monotonic() - started, 3), **result.log},
+    )
+    return RunResult(Outcome.COMPLETED, rows=result.rows, bytes=size)
+
+
+def _write(
+    export: Export, kind: JobKind, body: Body, ports: LifecyclePorts, config: LifecycleConfig, owner: str, key: str
+) -> tuple[Artefact | Waiting, int]:
+    """Run the body into a new multipart upload of ``key``; the upload is aborted unless it completes."""
+    sink = MultipartSink(
+        ports.store,
+        key,
+        part_size=config.part_size_bytes,
+        content_type=kind.output.content_type,
+        content_disposition=f'attachment; filename="{kind.output.filename(export)}"',
+    )
+    try:
+        run = _Run(export, LeaseHeartbeat(ports.jobs, export, owner, config), sink, config.expiration_days)
+        result = body(run)
+        if isinstance(result, Waiting):
+            sink.abort()
+            return result, 0
+        return result, sink.complete()
+    except BaseException:
+        sink.abort()
+        raise
+
+
+def _wait(export: Export, ports: LifecyclePorts, owner: str, waiting: Waiting) -> RunResult:
+    """Back to pending, same attempt, so the next message for this attempt runs it again."""
+    if not ports.jobs.release(export.export_id, owner=owner, message=waiting.message):
+        return RunResult(Outcome.LEASE_LOST)
+    logger.info("waiting", extra={"reason": waiting.message})
+    return RunResult(Outcome.WAITING)
+
+
+def _after_failure(
+    message: JobMessage,
+    export: Export,
+    kind: JobKind,
+    ports: LifecyclePorts,
+    config: LifecycleConfig,
+    owner: str,
+    error: Exception,
+) -> Outcome:
+    reason = short_error(error)
+    logger.exception(f"{kind.noun} attempt failed", extra={"attempt": message.attempt})
+    if message.attempt <= export.max_retries and ports.queue is not None:
+        next_attempt = ports.jobs.retry(
+            export.export_id, owner=owner, message=f"attempt {message.attempt} failed ({reason}); retrying"
+        )
+        if next_attempt is None:
+            return Outcome.LEASE_LOST
+        delay = backoff_seconds(message.attempt, config.retry_backoff_seconds)
+        ports.queue.send(message.model_copy(update={"attempt": next_attempt}), delay_seconds=delay)
+        logger.info(f"{kind.noun} retry enqueued", extra={"next_attempt": next_attempt, "delay_seconds": delay})
+        return Outcome.RETRYING
+    ports.jobs.fail(
+        export.export_id, owner=owner, message=kind.failure_message.format(attempts=message.attempt, reason=reason)
+    )
+    return Outcome.FAILED

@@ -1,0 +1,48 @@
+"""One queue record of a job kind, run through the lifecycle and counted: what every worker handler does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from .kind import Body, JobKind
+from .lifecycle import LifecycleConfig, LifecyclePorts, Outcome, RunResult, run_job
+from .model import JobMessage
+
+logger = Logger(child=True)
+
+_SUFFIX = {
+    Outcome.COMPLETED: "Completed",
+    Outcome.FAILED: "Failed",
+    Outcome.RETRYING: "Retried",
+    Outcome.WAITING: "Waiting",
+}
+_SHARED = {Outcome.SKIPPED: "MessagesSkipped", Outcome.LEASE_LOST: "LeasesLost"}
+
+
+@dataclass(frozen=True)
+class KindWorker:
+    """What a worker container holds for one kind: the kind, the body with its ports, the lifecycle's ports."""
+
+    kind: JobKind
+    body: Body
+    ports: LifecyclePorts
+    config: LifecycleConfig
+
+    def run(self, message: JobMessage, message_id: str, metrics: Metrics) -> RunResult:
+        """Run the attempt ``message`` names; the owner is the queue message's id and the attempt."""
+        logger.set_correlation_id(str(message.export_id))
+        result = run_job(
+            message, self.kind, self.body, self.ports, self.config, owner=f"{message_id}:{message.attempt}"
+        )
+        metrics.add_metric(name=outcome_metric(self.kind, result.outcome), unit=MetricUnit.Count, value=1)
+        if result.outcome is Outcome.COMPLETED:
+            metrics.add_metric(name=self.kind.rows_metric, unit=MetricUnit.Count, value=result.rows)
+            metrics.add_metric(name=self.kind.bytes_metric, unit=MetricUnit.Bytes, value=result.bytes)
+        return result
+
+
+def outcome_metric(kind: JobKind, outcome: Outcome) -> str:
+    return _SHARED.get(outcome) or f"{kind.metric}{_SUFFIX[outcome]}"
