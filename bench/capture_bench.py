@@ -104,7 +104,8 @@ def consume_capture(seconds: float) -> dict:
     """The real capture handler for a window of ``seconds``; the count from the job row."""
     from capture.handler import lambda_handler
     from exporter.adapters.postgres import Database, connect_url
-    from exporter.models import CaptureMessage, CaptureParameters, Kind
+    from exporter.captures.kind import CAPTURE
+    from exporter.captures.model import CaptureMessage, CaptureParameters
     from exporter.jobs.repository import JobsRepository
     from tests.support import context, sqs_event
 
@@ -114,9 +115,8 @@ def consume_capture(seconds: float) -> dict:
         creator_id="bench",
         parameters=CaptureParameters(duration_seconds=int(seconds), channel=PATTERN),
         max_retries=0,
-        query_string=None,
-        kind=Kind.CAPTURE,
-        dataset="redis",
+        kind=CAPTURE.kind,
+        dataset=CAPTURE.dataset,
     )
     message = CaptureMessage(export_id=export.export_id, creator_id="bench")
     started = time.perf_counter()
@@ -208,7 +208,14 @@ def ladder(
 
 def main() -> None:
     from exporter.adapters.postgres import apply_migrations, connect_url
-    from local.services import LOCAL_AWS_ENV, create_aws_resources, start_moto, start_postgres, start_redis
+    from local.services import (
+        LOCAL_AWS_ENV,
+        create_aws_resources,
+        put_secret,
+        start_moto,
+        start_postgres,
+        start_redis,
+    )
 
     seconds = int(os.environ.get("BENCH_CAPTURE_SECONDS", "30"))
     rates = tuple(int(r) for r in os.environ.get("BENCH_CAPTURE_RATES", "").split(",") if r.strip()) or RATES
@@ -231,7 +238,9 @@ def main() -> None:
                 "DATABASE_URL": postgres.url,
                 "S3_BUCKET": aws.exports_bucket,
                 "REDIS_SVC": redis_server.url,
-                "MASKING_KEY": "bench-masking-key-0123456789abcdef",
+                "MASKING_SECRET_ARN": put_secret(
+                    moto.endpoint_url, "bench/masking-key", "bench-masking-key-0123456789abcdef"
+                ),
                 "POWERTOOLS_SERVICE_NAME": "capture-bench",
                 "POWERTOOLS_METRICS_NAMESPACE": "CaptureBench",
                 "POWERTOOLS_TRACE_DISABLED": "true",

@@ -11,8 +11,8 @@ import uuid
 
 from bench.export_bench import query_for
 from exporter.adapters.postgres import connect_url
-from exporter.exports.query import compile_query
 from exporter.exports.observations import SELECT_OBSERVATIONS
+from exporter.exports.query import compile_query
 
 
 class NullSink:
@@ -44,9 +44,10 @@ def measure_worker(rows: int) -> dict:
     import boto3
 
     from exporter.adapters.postgres import Database
-    from exporter.models import ExportMessage, ExportParameters
+    from exporter.exports.fields import FieldsRepository
+    from exporter.exports.kind import QUERY_EXPORT
+    from exporter.exports.model import ExportMessage, ExportParameters
     from exporter.jobs.repository import JobsRepository
-from exporter.exports.fields import FieldsRepository
     from tests.support import context, sqs_event
     from worker.handler import lambda_handler
 
@@ -54,7 +55,14 @@ from exporter.exports.fields import FieldsRepository
     fields = [f.path for f in FieldsRepository(db).catalogue() if f.is_default]
     parameters = ExportParameters(query=query_for(rows), fields=fields, include_images=False)
     export = JobsRepository(db).create(
-        export_id=uuid.uuid4(), creator_id="bench", parameters=parameters, max_retries=0, query_string="bench"
+        export_id=uuid.uuid4(),
+        creator_id="bench",
+        kind=QUERY_EXPORT.kind,
+        dataset=QUERY_EXPORT.dataset,
+        parameters=parameters,
+        max_retries=0,
+        query_string="bench",
+        fields=fields,
     )
     message = ExportMessage(
         export_id=export.export_id, creator_id="bench", export_parameters=parameters, attempt=1, max_retries=0

@@ -158,14 +158,8 @@ def create_aws_resources(
     ``capture_visibility_timeout`` (default ``visibility_timeout``) must outlast the longest
     capture window for a running capture's message never to reappear.
     """
-    kwargs: dict[str, Any] = {
-        "endpoint_url": endpoint_url,
-        "region_name": LOCAL_AWS_ENV["AWS_REGION"],
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
-    s3 = boto3.client("s3", **kwargs)
-    sqs = boto3.client("sqs", **kwargs)
+    s3 = local_client("s3", endpoint_url)
+    sqs = local_client("sqs", endpoint_url)
     exports_bucket, source_bucket = f"{prefix}-exports", f"{prefix}-source"
     for bucket in (exports_bucket, source_bucket):
         s3.create_bucket(Bucket=bucket)
@@ -200,19 +194,24 @@ def create_aws_resources(
     )
 
 
+def local_client(service: str, endpoint_url: str) -> Any:
+    """A boto3 client of the moto server, with the local stack's region and dummy credentials."""
+    return boto3.client(  # type: ignore[call-overload]
+        service,
+        endpoint_url=endpoint_url,
+        region_name=LOCAL_AWS_ENV["AWS_REGION"],
+        aws_access_key_id=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
 def put_secret(endpoint_url: str, name: str, value: str) -> str:
     """A Secrets Manager secret on the moto server (created, or its value replaced); its ARN.
 
     The local stand-in for the secrets the CDK app creates: the functions read them through
     the same ``*_SECRET_ARN`` settings as in AWS.
     """
-    client = boto3.client(
-        "secretsmanager",
-        endpoint_url=endpoint_url,
-        region_name=LOCAL_AWS_ENV["AWS_REGION"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = local_client("secretsmanager", endpoint_url)
     try:
         return str(client.create_secret(Name=name, SecretString=value)["ARN"])
     except client.exceptions.ResourceExistsException:

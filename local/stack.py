@@ -235,9 +235,12 @@ def run(stop: threading.Event) -> None:
         worker = start_worker_process()
         running.callback(stop_worker_process, worker)
         concurrency = int(os.environ.get("CAPTURE_CONCURRENCY", DEFAULT_CAPTURE_CONCURRENCY))
-        captures = start_capture_processes(concurrency, capture_environment(
+        captures = start_capture_processes(
+            concurrency,
+            capture_environment(
                 aws, put_secret(moto.endpoint_url, "export-service/masking-key", load_or_create_masking_key(state))
-            ))
+            ),
+        )
         running.callback(stop_processes, captures, CAPTURE_STOP_SECONDS)
         children = [worker, *captures]
 

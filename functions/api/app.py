@@ -21,9 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.captures import PREFIXES as CAPTURE_PREFIXES
 from api.captures import build_router as build_captures_router
 from api.dependencies import dependencies, settings
-from exporter.exports.model import FieldInfo
-from exporter.exports.request import request_export
-from exporter.jobs import access as service
 from exporter.errors import (
     CapturesUnavailable,
     Conflict,
@@ -32,6 +29,9 @@ from exporter.errors import (
     InvalidRequest,
     NotAllowed,
 )
+from exporter.exports.model import FieldInfo
+from exporter.exports.request import request_export
+from exporter.jobs import access as service
 from exporter.jobs.model import Caller
 from exporter.jobs.views import ExportStatus
 

@@ -34,7 +34,9 @@ def capture() -> KindWorker:
             link_across_captures=config.MASK_LINK_ACROSS_CAPTURES,
         ),
         ports=LifecyclePorts(
-            jobs=JobsRepository(postgres.database(config)), store=S3Store(aws.client("s3"), config.S3_BUCKET), queue=None
+            jobs=JobsRepository(postgres.database(config)),
+            store=S3Store(aws.client("s3"), config.S3_BUCKET),
+            queue=None,
         ),
         config=LifecycleConfig(
             lease_seconds=config.LEASE_SECONDS,

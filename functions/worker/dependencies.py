@@ -66,5 +66,8 @@ def sweeper() -> Sweeper:
     config = sweeper_settings()
     sqs = aws.client("sqs")
     return Sweeper(
-        settings=config, jobs=JobsRepository(postgres.database(config)), queue=JobQueue(sqs, config.SQS_QUEUE_URL), sqs=sqs
+        settings=config,
+        jobs=JobsRepository(postgres.database(config)),
+        queue=JobQueue(sqs, config.SQS_QUEUE_URL),
+        sqs=sqs,
     )

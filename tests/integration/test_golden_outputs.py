@@ -41,10 +41,12 @@ import boto3
 import pytest
 import redis
 
+from exporter.adapters.postgres import Database, connect_url
 from exporter.adapters.s3 import S3Store
 from exporter.adapters.sqs import JobQueue
 from exporter.captures import run as capture_module
 from exporter.captures.kind import CAPTURE
+from exporter.captures.masking import Masker
 from exporter.captures.model import CaptureMessage, CaptureParameters
 from exporter.captures.rows import CSV_HEADER, capture_row
 from exporter.captures.run import CaptureRun
@@ -53,10 +55,8 @@ from exporter.exports.kind import QUERY_EXPORT
 from exporter.exports.model import ExportMessage, ExportParameters
 from exporter.exports.run import QueryExportRun
 from exporter.jobs.lifecycle import LifecycleConfig, LifecyclePorts, Outcome, run_job
-from exporter.output import zipstream as zipstream_module
-from exporter.adapters.postgres import Database, connect_url
-from exporter.captures.masking import Masker
 from exporter.jobs.repository import JobsRepository
+from exporter.output import zipstream as zipstream_module
 from tests.support import insert_observations, observation
 
 # --- the fixed inputs -------------------------------------------------------------------------
@@ -392,9 +392,7 @@ def test_a_real_capture_of_a_fixed_stream_is_byte_for_byte_unchanged(
     _fix_creation_times(utc_database(), CAPTURE_ID)
     s3 = boto3.client("s3")
     ports = LifecyclePorts(jobs=jobs, store=S3Store(s3, service_env.exports_bucket), queue=None)
-    body = CaptureRun(
-        redis=lambda: redis.Redis.from_url(redis_server.url), masker=Masker(MASKING_KEY), max_seconds=840
-    )
+    body = CaptureRun(redis=lambda: redis.Redis.from_url(redis_server.url), masker=Masker(MASKING_KEY), max_seconds=840)
     config = LifecycleConfig(
         lease_seconds=60,
         progress_interval_seconds=0.2,

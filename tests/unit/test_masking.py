@@ -10,8 +10,8 @@ import re
 import pytest
 
 from bench.nef_events import EVENTS, event, messages, subscribers
-from exporter.captures.rows import CSV_HEADER, capture_row
 from exporter.captures.masking import Masker
+from exporter.captures.rows import CSV_HEADER, capture_row
 
 KEY = b"k" * 32
 PSEUDONYM = re.compile(r"^anon-[0-9a-f]{16}$")

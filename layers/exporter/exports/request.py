@@ -55,4 +55,3 @@ def request_export(
     enqueue_or_fail(export, message, queue=queue, jobs=jobs, noun=QUERY_EXPORT.noun)
     logger.info("export requested", extra={"export_id": str(export.export_id), "fields": len(paths)})
     return export
-

@@ -46,9 +46,7 @@ class Page:
     next_cursor: str | None
 
 
-def list_exports(
-    *, caller: Caller, user_id: str | None, limit: int, cursor: str | None, jobs: JobsRepository
-) -> Page:
+def list_exports(*, caller: Caller, user_id: str | None, limit: int, cursor: str | None, jobs: JobsRepository) -> Page:
     """Exports created by or shared with ``user_id`` (default: the caller), newest first."""
     target = user_id or caller.user_id
     if target != caller.user_id and not caller.is_admin:

@@ -77,9 +77,14 @@ class Sink(Protocol):
 class JobRun(Protocol):
     """What a body is handed by the lifecycle."""
 
-    export: Export
-    heartbeat: Heartbeat
-    output: Sink  # the multipart upload of the job's one file
+    @property
+    def export(self) -> Export: ...
+    @property
+    def heartbeat(self) -> Heartbeat: ...
+    @property
+    def output(self) -> Sink:
+        """The multipart upload of the job's one file."""
+        ...
 
     def details(self, *, rows: int, extra: dict[str, Any], completed_at: datetime) -> dict[str, Any]:
         """The job's status view as stored in an archive (seed 003's ``export_details.json``)."""

@@ -112,7 +112,7 @@ class JobsRepository(LeaseStateMachine):
     def _exports(self, sql: str, params: Any) -> list[Export]:
         with self._db.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
             cur.execute(sql, params)
-            return [_row_to_export(r) for r in cur.fetchall()]
+            return [_row_to_export(dict(r)) for r in cur.fetchall()]
 
     def create(
         self,
