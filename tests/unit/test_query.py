@@ -106,3 +106,16 @@ def test_argument_count_limit_is_exactly_one_thousand() -> None:
 def test_describe_renders_a_readable_summary() -> None:
     query = {"method": "AND", "args": [leaf("PLATFORM_EQUALS", "FACEBOOK"), leaf("OBSERVER_ID_CONTAINS", "12")]}
     assert describe(query) == "(PLATFORM_EQUALS('FACEBOOK') AND OBSERVER_ID_CONTAINS('12'))"
+
+
+@pytest.mark.parametrize("text", ["\u00b2\u00b3", "\u0661\u0667" + "\u0660" * 11, "\uff11\uff12\uff13", "12 3", "+123"])
+def test_a_timestamp_is_ascii_digits_only(text: str) -> None:
+    # GIVEN a date argument Python would call digits (superscripts, Arabic-Indic, full-width) or not
+    # WHEN it is compiled THEN it is refused with the method and the value named, never a crash
+    with pytest.raises(InvalidQuery, match="DATETIME_AFTER takes a millisecond epoch"):
+        compile_query({"method": "DATETIME_AFTER", "args": [text]})
+
+
+def test_a_lone_surrogate_in_an_argument_is_refused() -> None:
+    with pytest.raises(InvalidQuery, match=r"query: args\[0\] is not valid Unicode text"):
+        compile_query({"method": "OBSERVER_ID_CONTAINS", "args": ["a\ud800b"]})

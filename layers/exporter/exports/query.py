@@ -7,6 +7,7 @@ bound parameter, never as text of the statement.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +27,11 @@ class Compiled:
     params: tuple[Any, ...]
 
 
+_ASCII_DIGITS = re.compile(r"[0-9]{1,15}")
+
+
 def _epoch_ms(method: str, arg: str) -> float:
-    if not arg.isdigit() or len(arg) > 15:
+    if not _ASCII_DIGITS.fullmatch(arg):
         raise InvalidQuery(f"{method} takes a millisecond epoch as a string of digits, got {arg!r}")
     return int(arg) / 1000.0
 
@@ -71,13 +75,25 @@ def compile_query(query: Any) -> Compiled:
 
 
 def _compile(node: Any, *, depth: int, counter: list[int], where: str) -> Compiled:
+    method, args = _checked_node(node, depth=depth, counter=counter, where=where)
+    if method in COMBINATORS:
+        return _compile_combinator(method, args, depth=depth, counter=counter, where=where)
+    _check_leaf_args(method, args, where=where)
+    try:
+        return LEAVES[method](method, args)
+    except InvalidQuery as error:
+        raise InvalidQuery(f"{where}: {error}") from None
+
+
+def _checked_node(node: Any, *, depth: int, counter: list[int], where: str) -> tuple[str, list[Any]]:
+    """``(method, args)`` of a well-formed node within the depth and argument limits."""
     if depth > MAX_DEPTH:
         raise InvalidQuery(f"query is nested deeper than {MAX_DEPTH} levels")
     if not isinstance(node, dict):
         raise InvalidQuery(f"{where} must be an object with 'method' and 'args'")
     extra = set(node) - {"method", "args"}
     if extra:
-        raise InvalidQuery(f"{where} has unknown keys: {', '.join(sorted(extra))}")
+        raise InvalidQuery(f"{where} has unknown keys: {', '.join(sorted(map(str, extra)))}")
     method, args = node.get("method"), node.get("args")
     if not isinstance(method, str) or method not in METHODS:
         raise InvalidQuery(f"{where}: unknown method {method!r}; valid methods: {', '.join(METHODS)}")
@@ -86,18 +102,20 @@ def _compile(node: Any, *, depth: int, counter: list[int], where: str) -> Compil
     counter[0] += len(args)
     if counter[0] > MAX_ARGS:
         raise InvalidQuery(f"query has more than {MAX_ARGS} arguments")
+    return method, args
 
-    if method in COMBINATORS:
-        if method == "NOT" and len(args) != 1:
-            raise InvalidQuery(f"{where}: NOT takes exactly one sub-query, got {len(args)}")
-        parts = [
-            _compile(arg, depth=depth + 1, counter=counter, where=f"{where}.args[{i}]") for i, arg in enumerate(args)
-        ]
-        params = tuple(p for part in parts for p in part.params)
-        if method == "NOT":
-            return Compiled(f"(NOT {parts[0].sql})", params)
-        return Compiled("(" + f" {method} ".join(part.sql for part in parts) + ")", params)
 
+def _compile_combinator(method: str, args: list[Any], *, depth: int, counter: list[int], where: str) -> Compiled:
+    if method == "NOT" and len(args) != 1:
+        raise InvalidQuery(f"{where}: NOT takes exactly one sub-query, got {len(args)}")
+    parts = [_compile(arg, depth=depth + 1, counter=counter, where=f"{where}.args[{i}]") for i, arg in enumerate(args)]
+    params = tuple(p for part in parts for p in part.params)
+    if method == "NOT":
+        return Compiled(f"(NOT {parts[0].sql})", params)
+    return Compiled("(" + f" {method} ".join(part.sql for part in parts) + ")", params)
+
+
+def _check_leaf_args(method: str, args: list[Any], *, where: str) -> None:
     for i, arg in enumerate(args):
         if not isinstance(arg, str):
             raise InvalidQuery(f"{where}: {method} takes strings; args[{i}] is {type(arg).__name__}")
@@ -105,10 +123,16 @@ def _compile(node: Any, *, depth: int, counter: list[int], where: str) -> Compil
             raise InvalidQuery(f"{where}: args[{i}] must be 1 to {MAX_ARG_LENGTH} characters")
         if "\x00" in arg:
             raise InvalidQuery(f"{where}: args[{i}] contains a NUL character")
+        if not _encodable(arg):
+            raise InvalidQuery(f"{where}: args[{i}] is not valid Unicode text (a lone surrogate)")
+
+
+def _encodable(text: str) -> bool:
     try:
-        return LEAVES[method](method, args)
-    except InvalidQuery as error:
-        raise InvalidQuery(f"{where}: {error}") from None
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def describe(query: dict[str, Any]) -> str:
