@@ -41,23 +41,30 @@ class Window:
     gaps: list[dict[str, str]] = field(default_factory=list)
     gaps_count: int = 0
     subscribed_once: bool = False
+    open_since: float | None = None  # Redis is away right now, since then
 
     def gap(self, start: float, end: float) -> None:
+        self.open_since = None
         self.gaps_count += 1
         if len(self.gaps) < MAX_GAPS_LISTED:
             self.gaps.append({"start": rfc3339_ms(start), "end": rfc3339_ms(end)})
 
     def details(self, parameters: CaptureParameters) -> dict[str, Any]:
+        gaps: list[dict[str, str | None]] = [dict(g) for g in self.gaps]
+        if self.open_since is not None:  # shown while it lasts, with no end yet
+            gaps.append({"start": rfc3339_ms(self.open_since), "end": None})
         return {
             "channel": parameters.channel,
             "duration_seconds": parameters.duration_seconds,
             "window": {"start": rfc3339_ms(self.start), "end": rfc3339_ms(self.end)},
             "rows": self.rows,
-            "gaps": self.gaps,
-            "gaps_count": self.gaps_count,
+            "gaps": gaps,
+            "gaps_count": self.gaps_count + (self.open_since is not None),
         }
 
     def message(self) -> str | None:
+        if self.open_since is not None:
+            return f"Redis is unreachable since {rfc3339_ms(self.open_since)}; reconnecting"
         if not self.gaps_count:
             return None
         listed = ", ".join(f"{g['start']} to {g['end']}" for g in self.gaps[:3])
@@ -104,7 +111,9 @@ class CaptureRun:
         beat = _GapReporter(run, window, parameters)
         subscription = Subscription(self.redis, parameters.channel, self.subscription)
         try:
-            window.subscribed_once = subscription.reopen(end_monotonic)
+            window.open_since = started  # until the first subscription is confirmed
+            window.subscribed_once = subscription.reopen(end_monotonic, while_waiting=beat)
+            window.open_since = None
             if subscription.failures:  # the start of the window was not seen
                 window.gap(started, min(time.time(), window.end))
             while window.subscribed_once and (remaining := end_monotonic - time.monotonic()) > 0:
@@ -113,7 +122,7 @@ class CaptureRun:
                         timeout=min(remaining, self.subscription.read_timeout_seconds)
                     )
                 except CONNECTION_ERRORS as error:
-                    self._bridge(subscription, window, end_monotonic, error)
+                    self._bridge(subscription, window, end_monotonic, error, beat)
                     beat(force=True)
                     continue
                 if reply is not None and reply["type"] == "pmessage":
@@ -126,12 +135,16 @@ class CaptureRun:
         return window
 
     @staticmethod
-    def _bridge(subscription: Subscription, window: Window, end_monotonic: float, error: Exception) -> None:
-        """Resubscribe after a lost connection and record the gap it left."""
+    def _bridge(
+        subscription: Subscription, window: Window, end_monotonic: float, error: Exception, beat: _GapReporter
+    ) -> None:
+        """Resubscribe after a lost connection, keeping the lease meanwhile, and record the gap it left."""
         gap_start = time.time()
         logger.warning("redis connection lost inside the window", extra={"error": type(error).__name__})
         subscription.close()
-        subscription.reopen(end_monotonic)
+        window.open_since = gap_start
+        beat(force=True)
+        subscription.reopen(end_monotonic, while_waiting=beat)
         window.gap(gap_start, min(time.time(), window.end))
 
 
@@ -140,12 +153,13 @@ class _GapReporter:
 
     def __init__(self, run: JobRun, window: Window, parameters: CaptureParameters) -> None:
         self._run, self._window, self._parameters = run, window, parameters
-        self._reported_gaps = 0
+        self._reported: tuple[int, float | None] = (0, None)
 
     def __call__(self, *, force: bool = False) -> None:
         window = self._window
-        if window.gaps_count == self._reported_gaps:
+        state = (window.gaps_count, window.open_since)
+        if state == self._reported:
             self._run.heartbeat(window.rows, force=force)
             return
         self._run.heartbeat.report(window.rows, details=window.details(self._parameters), message=window.message())
-        self._reported_gaps = window.gaps_count
+        self._reported = state

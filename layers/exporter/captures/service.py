@@ -38,7 +38,7 @@ _STATE: dict[Status, CaptureState] = {
 
 class Gap(BaseModel):
     start: str
-    end: str
+    end: str | None = Field(default=None, description="None while Redis is still away")
 
 
 class CaptureStatus(BaseModel):

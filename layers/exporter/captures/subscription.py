@@ -53,8 +53,12 @@ class Subscription:
                     closeable.close()
         self.pubsub, self._client = None, None
 
-    def reopen(self, until_monotonic: float) -> bool:
-        """Resubscribe with backoff until it works (True) or the window ends (False)."""
+    def reopen(self, until_monotonic: float, *, while_waiting: Callable[[], None] = lambda: None) -> bool:
+        """Resubscribe with backoff until it works (True) or the window ends (False).
+
+        ``while_waiting`` runs after every failed attempt: the run keeps its lease (and shows
+        the open gap) however long Redis is away.
+        """
         delay = self._config.reconnect_initial_seconds
         self.failures = 0
         while time.monotonic() < until_monotonic:
@@ -65,6 +69,7 @@ class Subscription:
                 self.failures += 1
                 self.close()
                 logger.warning("redis subscribe failed; retrying", extra={"error": type(error).__name__})
+                while_waiting()
                 time.sleep(max(0.0, min(delay, until_monotonic - time.monotonic())))
                 delay = min(delay * 2, self._config.reconnect_max_seconds)
         return False
