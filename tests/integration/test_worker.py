@@ -348,3 +348,27 @@ def test_completed_export_publishes_its_metrics(api, db, jobs_queue, run_worker,
     assert emitted["ExportsCompleted"] == 1
     assert emitted["RowsExported"] == 3
     assert emitted["BytesExported"] > 0
+
+
+def test_ids_that_clean_to_the_same_folder_get_one_folder_each_listed_in_the_details(
+    api, db, jobs_queue, run_worker
+) -> None:
+    # GIVEN two observations whose ids differ only by characters a ZIP folder cannot hold
+    docs = [observation(1), observation(2)]
+    docs[0]["observation"]["uuid"], docs[1]["observation"]["uuid"] = "coll/a", "coll_a"
+    insert_observations(db, docs)
+    export_id = api("POST", "/exports", body={"query": ALL_FIELDS_QUERY}).body["export_id"]
+
+    # WHEN the worker builds the archive
+    run_worker(*jobs_queue.take())
+
+    # THEN each ad has its own folder, none twice, and the renamed one is listed with its id
+    archive = download(api, export_id)
+    names = archive.namelist()
+    assert len(names) == len(set(names))
+    data = sorted(n for n in names if n.endswith("/data.json"))
+    assert len(data) == 2 and "ads/coll_a/data.json" in data
+    details = json.loads(archive.read("export_details.json"))
+    (renamed,) = details["renamed_folders"]
+    assert renamed["observation_id"] == "coll/a" and f"{renamed['folder']}/data.json" in data
+    assert renamed["folder"].startswith("ads/coll_a~") and details["renamed_folders_count"] == 1

@@ -6,6 +6,7 @@ with its ``data.json`` and, when asked for, its images.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
 import re
@@ -17,7 +18,16 @@ from ..output.cells import CsvText, csv_cell, neutralise, to_json
 from ..output.zipstream import ZipStream
 from .fields import projector
 
-__all__ = ["ArchiveStats", "csv_cell", "neutralise", "safe_name", "write_ads", "write_csv", "write_details"]
+__all__ = [
+    "ArchiveStats",
+    "csv_cell",
+    "folder_name",
+    "neutralise",
+    "safe_name",
+    "write_ads",
+    "write_csv",
+    "write_details",
+]
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 MISSING_LISTED_AT_MOST = 1000
@@ -33,12 +43,31 @@ def safe_name(text: str) -> str:
     return cleaned or "_"
 
 
+def folder_name(observation_id: str) -> str:
+    """The ad's folder: its id where that is a safe name, else the safe name + ``~`` + a hash of the id.
+
+    ``~`` never appears in a safe name, so a renamed folder cannot meet an id kept as it is,
+    and two ids that clean to the same name (``coll/a``, ``coll_a``) get two folders.
+    """
+    cleaned = safe_name(observation_id)
+    if cleaned == observation_id:
+        return cleaned
+    return f"{cleaned}~{hashlib.sha256(observation_id.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+
+
 @dataclass
 class ArchiveStats:
     rows: int = 0
     images: int = 0
     missing_images: list[dict[str, str]] = field(default_factory=list)
     missing_images_count: int = 0
+    renamed_folders: list[dict[str, str]] = field(default_factory=list)
+    renamed_folders_count: int = 0
+
+    def renamed(self, observation_id: str, folder: str) -> None:
+        self.renamed_folders_count += 1
+        if len(self.renamed_folders) < MISSING_LISTED_AT_MOST:
+            self.renamed_folders.append({"observation_id": observation_id, "folder": folder})
 
     def missing(self, observation_id: str, key: str) -> None:
         self.missing_images_count += 1
@@ -58,7 +87,10 @@ def write_ads(
     """``ads/{observation_id}/data.json`` and, when ``images`` is given, ``image_{n}.{ext}``."""
     project = projector(fields)
     for observation_id, document in rows:
-        folder = f"ads/{safe_name(observation_id)}"
+        name = folder_name(observation_id)
+        if name != observation_id:
+            stats.renamed(observation_id, f"ads/{name}")
+        folder = f"ads/{name}"
         data = to_json(project(document))
         zip_.write_bytes(f"{folder}/data.json", data, compress=len(data) > _COMPRESS_ABOVE)
         if images is not None:

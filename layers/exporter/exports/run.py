@@ -59,6 +59,11 @@ class QueryExportRun:
                 "images_included": stats.images,
                 "missing_images_count": stats.missing_images_count,
                 "missing_images": stats.missing_images,
+                **(
+                    {"renamed_folders_count": stats.renamed_folders_count, "renamed_folders": stats.renamed_folders}
+                    if stats.renamed_folders_count
+                    else {}
+                ),
             }
             write_details(zip_, run.details(rows=stats.rows, extra=extra, completed_at=datetime.now(UTC)))
             zip_.close()
