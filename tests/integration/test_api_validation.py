@@ -107,3 +107,19 @@ def test_bad_share_requests_are_400_and_change_nothing(api, body, message) -> No
 def test_unknown_route_is_404_and_not_an_error(api) -> None:
     assert api("GET", "/exports/x/y/z").status == 404
     assert api("GET", "/exports/not-a-uuid").status == 404
+
+
+@pytest.mark.parametrize("user_id", ["bob\u0000", "bob\ud800"])
+def test_a_share_with_an_unstorable_user_id_is_a_400_and_shares_nothing(api, db, user_id: str) -> None:
+    # GIVEN alice's export
+    export_id = api("POST", "/exports", body={"query": QUERY}).body["export_id"]
+    # WHEN she shares it with a user id holding NUL or a lone surrogate
+    reply = api("POST", f"/exports/{export_id}/share", body={"user_ids": [user_id]})
+    # THEN a 400 names the problem and the export is shared with nobody
+    assert reply.status == 400 and "NUL or lone surrogate" in reply.body["message"]
+    assert api("GET", f"/exports/{export_id}").body["shared_with"] == []
+
+
+def test_an_admin_listing_a_user_id_with_nul_gets_a_400(api) -> None:
+    reply = api("GET", "/exports", user="root", groups=["admin"], query={"user_id": "a\u0000b"})
+    assert reply.status == 400 and "user_id" in reply.body["message"]

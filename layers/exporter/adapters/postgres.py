@@ -53,6 +53,17 @@ def connect_secret(secret: str | dict[str, Any], host: str | None = None) -> psy
     return conn
 
 
+def is_storable_text(text: str) -> bool:
+    """True when PostgreSQL can store ``text`` in a text or jsonb column: valid UTF-8, no NUL."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class Database:
     """A lazily opened connection, reused across invocations of one container."""
 

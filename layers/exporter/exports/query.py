@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..adapters.postgres import is_storable_text
 from ..errors import InvalidQuery
 
 MAX_DEPTH = 8
@@ -123,16 +124,8 @@ def _check_leaf_args(method: str, args: list[Any], *, where: str) -> None:
             raise InvalidQuery(f"{where}: args[{i}] must be 1 to {MAX_ARG_LENGTH} characters")
         if "\x00" in arg:
             raise InvalidQuery(f"{where}: args[{i}] contains a NUL character")
-        if not _encodable(arg):
+        if not is_storable_text(arg):
             raise InvalidQuery(f"{where}: args[{i}] is not valid Unicode text (a lone surrogate)")
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def describe(query: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime
 from aws_lambda_powertools import Logger
 
 from ..adapters.ports import ObjectStore
+from ..adapters.postgres import is_storable_text
 from ..errors import ExportNotFound, InvalidRequest, NotAllowed
 from ..registry import kind_of
 from .model import Caller, Export, Status
@@ -51,6 +52,8 @@ def list_exports(*, caller: Caller, user_id: str | None, limit: int, cursor: str
     target = user_id or caller.user_id
     if target != caller.user_id and not caller.is_admin:
         raise NotAllowed("you can only list your own exports")
+    if not is_storable_text(target):
+        raise InvalidRequest("user_id must be text without NUL or lone surrogate characters")
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
     try:
@@ -86,6 +89,8 @@ def _check_user_ids(user_ids: Sequence[str]) -> list[str]:
     cleaned = [u.strip() for u in user_ids]
     if any(not u or len(u) > 256 for u in cleaned):
         raise InvalidRequest("each user id must be 1 to 256 characters")
+    if not all(is_storable_text(u) for u in cleaned):
+        raise InvalidRequest("a user id must be text without NUL or lone surrogate characters")
     return list(dict.fromkeys(cleaned))
 
 
