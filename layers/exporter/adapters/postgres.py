@@ -7,8 +7,9 @@ under an advisory lock so concurrent deploys or test workers never apply one twi
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
@@ -104,9 +105,53 @@ class Database:
             if not conn.closed:
                 conn.autocommit = True
 
+    def run(self, statements: Sequence[tuple[str, Any]], *, cursor_factory: Any = None) -> list[Any]:
+        """Run ``statements`` in one transaction; the rows of the last one (empty if it returns none).
+
+        A connection the server dropped while it sat idle (a restart, a failover) fails on first
+        use: then the statements run once more on a new connection, so the caller never sees it.
+        """
+        for attempt in (1, 2):
+            reused = self._conn is not None and not self._conn.closed
+            conn = self.connection()
+            try:
+                return _run_in_transaction(conn, statements, cursor_factory)
+            except _DISCONNECTED:
+                self.close()
+                if not reused or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     def close(self) -> None:
         if self._conn is not None and not self._conn.closed:
-            self._conn.close()
+            with contextlib.suppress(psycopg2.Error):
+                self._conn.close()
+
+
+_DISCONNECTED = (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+def _run_in_transaction(
+    conn: psycopg2.extensions.connection, statements: Sequence[tuple[str, Any]], cursor_factory: Any
+) -> list[Any]:
+    single = len(statements) == 1
+    conn.autocommit = single
+    try:
+        with conn.cursor(cursor_factory=cursor_factory) as cur:
+            for sql, params in statements:
+                cur.execute(sql, params)
+            rows = cur.fetchall() if cur.description is not None else []
+        if not single:
+            conn.commit()
+        return rows
+    except BaseException:
+        if not conn.closed and not single:
+            with contextlib.suppress(psycopg2.Error):
+                conn.rollback()
+        raise
+    finally:
+        if not conn.closed:
+            conn.autocommit = True
 
 
 def migration_files() -> list[tuple[str, str]]:

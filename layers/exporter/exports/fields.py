@@ -94,6 +94,5 @@ class FieldsRepository:
         self._db = db
 
     def catalogue(self) -> list[FieldInfo]:
-        with self._db.cursor() as cur:
-            cur.execute(SELECT_CATALOGUE)
-            return [FieldInfo(name=n, description=d, path=p, is_default=i) for n, d, p, i in cur.fetchall()]
+        rows = self._db.run([(SELECT_CATALOGUE, None)])
+        return [FieldInfo(name=n, description=d, path=p, is_default=i) for n, d, p, i in rows]

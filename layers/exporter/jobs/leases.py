@@ -92,9 +92,7 @@ class LeaseStateMachine:
         self._db = db
 
     def _returning(self, sql: str, params: dict[str, Any]) -> list[Any]:
-        with self._db.cursor() as cur:
-            cur.execute(sql, params)
-            return [row[0] for row in cur.fetchall()]
+        return [row[0] for row in self._db.run([(sql, params)])]
 
     def claim(self, export_id: UUID, attempt: int, *, owner: str, lease_seconds: int) -> bool:
         return bool(
@@ -180,5 +178,4 @@ class LeaseStateMachine:
         return [UUID(str(x)) for x in self._returning(FAIL_LAPSED, {})]
 
     def touch_pending(self, export_id: UUID) -> None:
-        with self._db.cursor() as cur:
-            cur.execute(TOUCH_PENDING, (str(export_id),))
+        self._db.run([(TOUCH_PENDING, (str(export_id),))])

@@ -110,9 +110,8 @@ class JobsRepository(LeaseStateMachine):
     """Job rows, whatever their kind; the lease transitions come from :class:`LeaseStateMachine`."""
 
     def _exports(self, sql: str, params: Any) -> list[Export]:
-        with self._db.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            cur.execute(sql, params)
-            return [_row_to_export(dict(r)) for r in cur.fetchall()]
+        rows = self._db.run([(sql, params)], cursor_factory=psycopg2.extras.RealDictCursor)
+        return [_row_to_export(dict(r)) for r in rows]
 
     def create(
         self,
@@ -127,23 +126,25 @@ class JobsRepository(LeaseStateMachine):
         fields: Sequence[str] = (),
     ) -> Export:
         """A new pending job at attempt 1; ``fields`` fills seed 003's ``export_fields``."""
+        statements: list[tuple[str, Any]] = [
+            (
+                INSERT_EXPORT,
+                {
+                    "export_id": str(export_id),
+                    "creator_id": creator_id,
+                    "kind": kind.value,
+                    "dataset": dataset,
+                    "parameters": json.dumps(parameters.model_dump(mode="json")),
+                    "include_images": getattr(parameters, "include_images", False),
+                    "query_string": query_string,
+                    "max_retries": max_retries,
+                },
+            )
+        ]
+        if fields:
+            statements.append((INSERT_EXPORT_FIELDS, (str(export_id), list(fields), list(fields))))
         try:
-            with self._db.transaction() as cur:
-                cur.execute(
-                    INSERT_EXPORT,
-                    {
-                        "export_id": str(export_id),
-                        "creator_id": creator_id,
-                        "kind": kind.value,
-                        "dataset": dataset,
-                        "parameters": json.dumps(parameters.model_dump(mode="json")),
-                        "include_images": getattr(parameters, "include_images", False),
-                        "query_string": query_string,
-                        "max_retries": max_retries,
-                    },
-                )
-                if fields:
-                    cur.execute(INSERT_EXPORT_FIELDS, (str(export_id), list(fields), list(fields)))
+            self._db.run(statements)
         except psycopg2.errors.UniqueViolation as error:
             raise Conflict(f"export {export_id} already exists") from error
         export = self.get(export_id)
@@ -173,17 +174,11 @@ class JobsRepository(LeaseStateMachine):
         return self._exports(SELECT_STALE_PENDING, (older_than_seconds,))
 
     def delete(self, export_id: UUID) -> str | None:
-        with self._db.cursor() as cur:
-            cur.execute(DELETE_EXPORT, (str(export_id),))
-            row = cur.fetchone()
-        return row[0] if row else None
+        rows = self._db.run([(DELETE_EXPORT, (str(export_id),))])
+        return rows[0][0] if rows else None
 
     def share(self, export_id: UUID, user_ids: Sequence[str]) -> None:
-        with self._db.transaction() as cur:
-            cur.execute(INSERT_SHARES, (str(export_id), list(user_ids)))
-            cur.execute(TOUCH_EXPORT, (str(export_id),))
+        self._db.run([(INSERT_SHARES, (str(export_id), list(user_ids))), (TOUCH_EXPORT, (str(export_id),))])
 
     def unshare(self, export_id: UUID, user_ids: Sequence[str]) -> None:
-        with self._db.transaction() as cur:
-            cur.execute(DELETE_SHARES, (str(export_id), list(user_ids)))
-            cur.execute(TOUCH_EXPORT, (str(export_id),))
+        self._db.run([(DELETE_SHARES, (str(export_id), list(user_ids))), (TOUCH_EXPORT, (str(export_id),))])
