@@ -13,6 +13,8 @@ from typing import Any
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_logs as logs
 
+from exporter.settings import DEFAULTS
+
 
 class ConfigError(ValueError):
     """The ``cdk.json`` context does not describe a usable environment."""
@@ -151,16 +153,17 @@ _RETENTION = {
 }
 
 
-# Application settings with the seeds' names and their defaults (layers/exporter/settings.py).
-DEFAULT_SETTINGS: dict[str, int] = {
-    "MAX_RETRIES": 3,
-    "EXPORT_EXPIRATION_DAYS": 7,
-    "DOWNLOAD_URL_TTL_SECONDS": 900,
-    "MAX_BODY_BYTES": 256 * 1024,
-    "LEASE_SECONDS": 120,
-    "RETRY_BACKOFF_SECONDS": 30,
-    "CAPTURE_MAX_SECONDS": 840,
-}
+# The application settings ``cdk.json`` may set, with their defaults from the settings models.
+CONFIGURABLE_SETTINGS = (
+    "MAX_RETRIES",
+    "EXPORT_EXPIRATION_DAYS",
+    "DOWNLOAD_URL_TTL_SECONDS",
+    "MAX_BODY_BYTES",
+    "LEASE_SECONDS",
+    "RETRY_BACKOFF_SECONDS",
+    "CAPTURE_MAX_SECONDS",
+)
+DEFAULT_SETTINGS: dict[str, int] = {name: int(DEFAULTS[name]) for name in CONFIGURABLE_SETTINGS}
 
 LAMBDA_MAX_TIMEOUT_SECONDS = 900
 # A capture window must end this long before the capture function's timeout (final part, CSV close).

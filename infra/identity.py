@@ -12,10 +12,9 @@ from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
+from exporter.settings import ADMIN_GROUP
 from infra.config import EnvConfig
 from infra.nag import acknowledge
-
-ADMIN_GROUP = "admin"
 
 
 class Identity(Construct):

@@ -25,6 +25,7 @@ from typing import Any
 import boto3
 
 from exporter.adapters.postgres import apply_migrations, connect_url
+from exporter.settings import DEFAULTS
 from local import demo_data, gateway
 from local.identity import AUDIENCE, KEY_FILE, LocalIssuer, load_or_create_key
 from local.services import (
@@ -74,6 +75,11 @@ def state_dir() -> Path:
     return path
 
 
+def settings_from_environment(*names: str) -> dict[str, str]:
+    """The named settings as this shell sets them, else their defaults (``exporter.settings.DEFAULTS``)."""
+    return {name: os.environ.get(name, str(DEFAULTS[name])) for name in names}
+
+
 def handler_environment(database_url: str, redis_url: str, aws: AwsResources) -> dict[str, str]:
     """What the CDK app sets on the functions, pointed at the local services."""
     return {
@@ -84,14 +90,12 @@ def handler_environment(database_url: str, redis_url: str, aws: AwsResources) ->
         "SQS_QUEUE_URL": aws.queue_url,
         "DLQ_URL": aws.dlq_url,
         "LOCAL_QUEUE_ARN": aws.queue_arn,
-        "MAX_RETRIES": os.environ.get("MAX_RETRIES", "3"),
-        "EXPORT_EXPIRATION_DAYS": os.environ.get("EXPORT_EXPIRATION_DAYS", "7"),
+        **settings_from_environment("MAX_RETRIES", "EXPORT_EXPIRATION_DAYS", "CAPTURE_MAX_SECONDS"),
         "POWERTOOLS_SERVICE_NAME": os.environ.get("POWERTOOLS_SERVICE_NAME", "export-service"),
         "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ExportServiceLocal"),
         "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
         # The API's side of captures: without the queue POST /captures answers 503.
         "CAPTURE_QUEUE_URL": aws.capture_queue_url,
-        "CAPTURE_MAX_SECONDS": os.environ.get("CAPTURE_MAX_SECONDS", "840"),
     }
 
 

@@ -12,6 +12,7 @@ import psycopg2
 import pytest
 
 from exporter.adapters.postgres import apply_migrations, connect_url
+from exporter.settings import DEFAULTS
 from local.services import (
     AwsResources,
     Moto,
@@ -82,7 +83,7 @@ def service_env(
         "CAPTURE_QUEUE_URL": aws.capture_queue_url,
         "DLQ_URL": aws.dlq_url,
         "MAX_RETRIES": "2",
-        "EXPORT_EXPIRATION_DAYS": "7",
+        "EXPORT_EXPIRATION_DAYS": str(DEFAULTS["EXPORT_EXPIRATION_DAYS"]),
         "RETRY_BACKOFF_SECONDS": "0",
         "PROGRESS_INTERVAL_SECONDS": "0.2",
         "POWERTOOLS_SERVICE_NAME": "export-service-test",

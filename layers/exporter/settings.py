@@ -7,6 +7,7 @@ exports; the names come from the seeds where they exist.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -14,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .captures.masking import DEFAULT_JSON_KEYS
 
 T = TypeVar("T", bound=BaseModel)
+
+# The identity provider's group (the ``cognito:groups`` claim) whose members see and manage every export.
+ADMIN_GROUP = "admin"
 
 
 class DatabaseSettings(BaseModel):
@@ -91,6 +95,28 @@ class CaptureSettings(DatabaseSettings):
     @property
     def redis_url(self) -> str:
         return self.REDIS_SVC if "://" in self.REDIS_SVC else f"redis://{self.REDIS_SVC}"
+
+
+Default = int | float | str | bool
+
+
+def _field_defaults(*models: type[BaseModel]) -> dict[str, Default]:
+    """Every setting that has a default, by name; one name must have one default in every model."""
+    defaults: dict[str, Default] = {}
+    for model in models:
+        for name, field in model.model_fields.items():
+            if field.is_required() or field.default is None:
+                continue
+            if defaults.setdefault(name, field.default) != field.default:
+                raise TypeError(f"{name} defaults to {defaults[name]!r} in one model and {field.default!r} in another")
+    return defaults
+
+
+# The default of each setting, read from the models above: the CDK app, the local stack and the
+# tests take a default from here rather than repeating it.
+DEFAULTS: Mapping[str, Default] = MappingProxyType(
+    _field_defaults(ApiSettings, WorkerSettings, SweeperSettings, CaptureSettings)
+)
 
 
 def load(model: type[T], environ: Mapping[str, str]) -> T:

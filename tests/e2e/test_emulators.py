@@ -11,6 +11,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, SQSEvent
 
+from exporter.settings import ADMIN_GROUP
 from local.event_source import EventSourceMapping
 from local.gateway import http_api_event, reply_from_result
 from local.identity import gateway_claims
@@ -107,7 +108,7 @@ def test_a_worker_that_raises_leaves_the_batch_and_it_ends_in_the_dlq(queue):
 
 def test_the_http_api_event_is_what_api_gateway_sends():
     # GIVEN a request with repeated query keys, cookies, a binary body and verified claims
-    claims = {"sub": "alice", "cognito:groups": ["admin", "staff"], "exp": 1_900_000_000}
+    claims = {"sub": "alice", "cognito:groups": [ADMIN_GROUP, "staff"], "exp": 1_900_000_000}
     event = http_api_event(
         method="POST",
         raw_path="/exports",
@@ -126,7 +127,7 @@ def test_the_http_api_event_is_what_api_gateway_sends():
     assert parsed.cookies == ["s=1", "t=2"]
     assert parsed.is_base64_encoded and base64.b64decode(parsed.body) == b"\x00\x01"
     assert parsed.request_context.http.method == "POST"
-    assert event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] == "[admin staff]"
+    assert event["requestContext"]["authorizer"]["jwt"]["claims"]["cognito:groups"] == f"[{ADMIN_GROUP} staff]"
     assert gateway_claims(claims)["exp"] == "1900000000"
     assert "pathParameters" not in event
 

@@ -12,6 +12,7 @@ import psycopg2
 import pytest
 import requests
 
+from exporter.settings import ADMIN_GROUP
 from local.demo_data import is_missing
 
 pytestmark = pytest.mark.e2e
@@ -129,7 +130,7 @@ def test_another_user_cannot_see_the_export_but_an_admin_can(completed_export, s
 
     # WHEN bob and an admin ask for it
     as_bob = as_user("bob").get(url, timeout=10)
-    as_admin = as_user("dana", ["admin"]).get(url, timeout=10)
+    as_admin = as_user("dana", [ADMIN_GROUP]).get(url, timeout=10)
 
     # THEN it does not exist for bob, and the admin (a group claim passed on by the gateway) sees it
     assert as_bob.status_code == 404

@@ -11,6 +11,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from exporter.settings import ADMIN_GROUP
+
 pytestmark = pytest.mark.e2e
 
 UNAUTHORIZED = {"message": "Unauthorized"}
@@ -20,7 +22,7 @@ def _claims(stack, **overrides) -> dict:
     now = int(time.time())
     claims = {
         "sub": "mallory",
-        "cognito:groups": ["admin"],
+        "cognito:groups": [ADMIN_GROUP],
         "iss": stack.info["issuer"],
         "aud": stack.info["audience"],
         "token_use": "access",
@@ -59,7 +61,7 @@ def test_a_user_gets_a_token_the_api_accepts(stack, token):
 
 def test_the_jwks_verifies_issued_tokens(stack, token):
     # GIVEN a token with groups and the published JWKS
-    access_token = token("carol", ["admin"])
+    access_token = token("carol", [ADMIN_GROUP])
     jwks = jwt.PyJWKClient(stack.info["jwks_url"])
 
     # WHEN the token is verified against the JWKS as API Gateway would
@@ -69,7 +71,7 @@ def test_the_jwks_verifies_issued_tokens(stack, token):
     )
 
     # THEN the groups are there
-    assert claims["cognito:groups"] == ["admin"]
+    assert claims["cognito:groups"] == [ADMIN_GROUP]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from exporter.settings import ADMIN_GROUP
 from tests.support import insert_observations, observation
 
 QUERY = {"method": "PLATFORM_EQUALS", "args": ["FACEBOOK"]}
@@ -13,7 +14,7 @@ CALLERS = {
     "creator": ("alice", None),
     "shared": ("bob", None),
     "stranger": ("mallory", None),
-    "admin": ("root-admin", ["admin"]),
+    "admin": ("root-admin", [ADMIN_GROUP]),
     "no token": (None, None),
 }
 

@@ -7,6 +7,8 @@ import uuid
 
 import pytest
 
+from exporter.settings import ADMIN_GROUP
+
 PATHS = ("/captures", "/dataset-exporter/v1/captures")
 
 
@@ -96,7 +98,7 @@ def test_only_the_creator_shared_users_and_admins_see_a_capture(api, capture_que
     capture_id = api("POST", "/captures", body={"duration": "60s"}).body["id"]
     for path in ("/captures/status", "/captures/download", "/dataset-exporter/v1/captures/download"):
         assert api("GET", path, user="bob", query={"id": capture_id}).status == 404
-    assert api("GET", "/captures/status", user="admin-1", groups=["admin"], query={"id": capture_id}).status == 200
+    assert api("GET", "/captures/status", user="admin-1", groups=[ADMIN_GROUP], query={"id": capture_id}).status == 200
     assert api("POST", f"/exports/{capture_id}/share", body={"user_ids": ["bob"]}).status == 200
     assert api("GET", "/captures/status", user="bob", query={"id": capture_id}).status == 200
     assert api("GET", "/captures/status", user=None, query={"id": capture_id}).status == 401
