@@ -21,27 +21,10 @@ from constructs import Construct
 
 from infra.config import EnvConfig
 from infra.nag import acknowledge, finding_resource
+from webpolicy import content_security_policy
 
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 SIGN_IN_PATH = "/signin"
-
-
-def content_security_policy(connect_origins: list[str]) -> str:
-    """Scripts, styles and images only from the site; fetch() only to it, the API and sign-in."""
-    connect = " ".join(["'self'", *connect_origins])
-    return "; ".join(
-        [
-            "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "img-src 'self' data:",
-            f"connect-src {connect}",
-            "frame-ancestors 'none'",
-            "base-uri 'none'",
-            "form-action 'self'",
-            "object-src 'none'",
-        ]
-    )
 
 
 class Web(Construct):

@@ -13,17 +13,15 @@ import json
 import mimetypes
 from pathlib import Path
 
+from webpolicy import content_security_policy
+
 WEB_ROOT = Path(__file__).resolve().parents[1] / "web"
 ASSET_PREFIX = "/ui/"
 API_PAGES = frozenset({"/health", "/openapi.json", "/docs"})  # HTML-capable API routes stay the API's
 LOCAL_CONFIG = {"apiUrl": "", "auth": {"mode": "local", "tokenUrl": "/local/token"}}
 # What the CloudFront response-headers policy sends (infra/web.py), with the API on the same origin.
 SECURITY_HEADERS = [
-    (
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
-    ),
+    ("Content-Security-Policy", content_security_policy()),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "strict-origin-when-cross-origin"),
