@@ -13,31 +13,20 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from api.app import route_table
+from api.public import PUBLIC_ROUTES
 from infra.config import EnvConfig
 from infra.identity import Identity
 from infra.nag import acknowledge
 
 HttpMethod = apigwv2.HttpMethod
 
-# (method, path): the routes of functions/api. Only these are reachable without a token.
-OPEN_ROUTES: tuple[tuple[HttpMethod, str], ...] = (
-    (HttpMethod.GET, "/health"),
-    (HttpMethod.GET, "/openapi.json"),
-    (HttpMethod.GET, "/docs"),
+# (method, path): the routes of functions/api, read from its resolver. Only the public ones need no token.
+OPEN_ROUTES: tuple[tuple[HttpMethod, str], ...] = tuple(
+    (HttpMethod(method), path) for method, path in route_table() if (method, path) in PUBLIC_ROUTES
 )
-AUTHORIZED_ROUTES: tuple[tuple[HttpMethod, str], ...] = (
-    (HttpMethod.GET, "/exports/fields"),
-    (HttpMethod.POST, "/exports"),
-    (HttpMethod.GET, "/exports"),
-    (HttpMethod.GET, "/exports/{export_id}"),
-    (HttpMethod.DELETE, "/exports/{export_id}"),
-    (HttpMethod.POST, "/exports/{export_id}/share"),
-    (HttpMethod.POST, "/exports/{export_id}/unshare"),
-    *(
-        (method, f"{prefix}{path}")
-        for prefix in ("/captures", "/dataset-exporter/v1/captures")  # functions/api/captures.py PREFIXES
-        for method, path in ((HttpMethod.POST, ""), (HttpMethod.GET, "/status"), (HttpMethod.GET, "/download"))
-    ),
+AUTHORIZED_ROUTES: tuple[tuple[HttpMethod, str], ...] = tuple(
+    (HttpMethod(method), path) for method, path in route_table() if (method, path) not in PUBLIC_ROUTES
 )
 
 ACCESS_LOG_FORMAT = {

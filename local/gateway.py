@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, unquote
 
 import jwt
 
+from api.public import PUBLIC_ROUTES
 from local import static
 from local.identity import LocalIssuer, TokenRequestError, gateway_claims
 from local.lambda_context import LocalLambdaContext
@@ -31,7 +32,7 @@ log = logging.getLogger("local.api")
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API request payload quota
 DISCARD_AT_MOST = 64 * 1024 * 1024
-OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
+OPEN_PATHS = frozenset(path for _, path in PUBLIC_ROUTES)
 TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml", "+json", "+xml")
 ACCOUNT_ID = "000000000000"
 API_ID = "local"

@@ -11,7 +11,7 @@ from api.app import build_app
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = build_app(metrics)
+app = build_app()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

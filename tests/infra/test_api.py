@@ -3,9 +3,14 @@ from pathlib import Path
 
 from aws_cdk.assertions import Match
 
+from api.app import route_table
+from api.public import PUBLIC_ROUTES
+
 ROOT = Path(__file__).resolve().parents[2]
-OPEN = {"GET /health", "GET /openapi.json", "GET /docs"}
-AUTHORIZED = {
+OPEN = {f"{method} {path}" for method, path in route_table() if (method, path) in PUBLIC_ROUTES}
+AUTHORIZED = {f"{method} {path}" for method, path in route_table() if (method, path) not in PUBLIC_ROUTES}
+KNOWN_OPEN = {"GET /health", "GET /openapi.json", "GET /docs"}
+KNOWN_AUTHORIZED = {
     "GET /exports/fields",
     "POST /exports",
     "GET /exports",
@@ -25,9 +30,15 @@ def routes(synth) -> dict[str, dict]:
     return {r["Properties"]["RouteKey"]: r["Properties"] for r in synth.resources("AWS::ApiGatewayV2::Route").values()}
 
 
+def test_given_the_api_routes_then_they_are_the_known_ones_in_api_gateway_syntax() -> None:
+    assert OPEN == KNOWN_OPEN
+    assert AUTHORIZED == KNOWN_AUTHORIZED
+
+
 def test_given_the_api_then_only_health_and_docs_are_open_and_every_other_route_needs_a_jwt(dev) -> None:
     by_key = routes(dev)
     assert set(by_key) == OPEN | AUTHORIZED
+    assert set(by_key) == KNOWN_OPEN | KNOWN_AUTHORIZED
     authorizer_id = next(iter(dev.resources("AWS::ApiGatewayV2::Authorizer")))
     for key in OPEN:
         assert by_key[key]["AuthorizationType"] == "NONE", key

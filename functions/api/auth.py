@@ -1,0 +1,42 @@
+"""Who is calling: the claims API Gateway's JWT authorizer verified and passed on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+from exporter.jobs.model import Caller
+from exporter.settings import ADMIN_GROUP
+
+GROUP_CLAIMS = ("cognito:groups", "groups")
+
+
+def groups(claims: Mapping[str, Any]) -> list[str]:
+    """The caller's groups.
+
+    A list claim is taken as it is. API Gateway (HTTP API) passes an array claim on as one string,
+    ``"[a b c]"``: that is split on spaces between the brackets. Any other string is one group name.
+    """
+    raw = next((claims[name] for name in GROUP_CLAIMS if claims.get(name)), None)
+    if isinstance(raw, list):
+        return [str(group) for group in raw]
+    if not isinstance(raw, str):
+        return []
+    if raw.startswith("[") and raw.endswith("]"):
+        return [group for group in raw[1:-1].split(" ") if group]
+    return [raw]
+
+
+def current_caller(router: BaseRouter) -> Caller:
+    """The caller of the request ``router`` is answering; 401 without a subject."""
+    event = cast(APIGatewayProxyEventV2, router.current_event)
+    authorizer = event.request_context.authorizer
+    claims = (authorizer.jwt_claim if authorizer else None) or {}
+    subject = claims.get("sub")
+    if not subject:
+        raise UnauthorizedError("Unauthorized")
+    return Caller(user_id=str(subject), is_admin=ADMIN_GROUP in groups(claims))

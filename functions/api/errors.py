@@ -1,0 +1,124 @@
+"""Every error answer: one table from exception to HTTP status and message, one body ``{message, status}``."""
+
+from __future__ import annotations
+
+import json
+from functools import singledispatch
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError, UnauthorizedError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
+
+from exporter.errors import (
+    CapturesUnavailable,
+    Conflict,
+    EnqueueFailed,
+    ExportNotFound,
+    InvalidRequest,
+    NotAllowed,
+)
+
+
+class Error(BaseModel):
+    """The body of every error answer."""
+
+    message: str
+    status: int
+
+
+class PayloadTooLarge(Exception):
+    """The request body is larger than ``MAX_BODY_BYTES``; refused before any route reads it."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body is larger than {limit} bytes")
+
+
+# exception → (status, message); a message of None means the exception's own description.
+ERRORS: dict[type[Exception], tuple[HTTPStatus, str | None]] = {
+    RequestValidationError: (HTTPStatus.BAD_REQUEST, None),
+    InvalidRequest: (HTTPStatus.BAD_REQUEST, None),
+    UnauthorizedError: (HTTPStatus.UNAUTHORIZED, "Unauthorized"),
+    NotAllowed: (HTTPStatus.FORBIDDEN, None),
+    ExportNotFound: (HTTPStatus.NOT_FOUND, "export not found"),
+    NotFoundError: (HTTPStatus.NOT_FOUND, "Not Found"),
+    Conflict: (HTTPStatus.CONFLICT, None),
+    PayloadTooLarge: (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, None),
+    RequestUnsupportedContentType: (HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "the request body must be application/json"),
+    EnqueueFailed: (HTTPStatus.SERVICE_UNAVAILABLE, None),
+    CapturesUnavailable: (HTTPStatus.SERVICE_UNAVAILABLE, None),
+}
+
+# What any route with a request body may answer besides its own errors.
+BODY_ERRORS: tuple[type[Exception], ...] = (RequestValidationError, PayloadTooLarge, RequestUnsupportedContentType)
+
+
+@singledispatch
+def describe(error: Exception) -> str:
+    """The message for an error the table gives no fixed message."""
+    return str(error)
+
+
+@describe.register
+def _(error: RequestValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        if item.get("type") == "json_invalid":
+            return "request body is not valid JSON"
+        location = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
+        parts.append(f"{location or 'body'}: {item.get('msg')}")
+    return "; ".join(parts) or "invalid request"
+
+
+@describe.register
+def _(error: EnqueueFailed) -> str:
+    return f"{error}; it was marked failed, please try again"
+
+
+def entry(error_class: type[Exception]) -> tuple[HTTPStatus, str | None]:
+    """The table's row for ``error_class``, or for its nearest listed base class."""
+    return next(ERRORS[cls] for cls in error_class.__mro__ if cls in ERRORS)
+
+
+def body(status: HTTPStatus, message: str) -> str:
+    return json.dumps({"message": message, "status": status.value})
+
+
+def error_response(error: Exception) -> Response[str]:
+    """The answer to ``error``, from the table."""
+    status, message = entry(type(error))
+    return Response(status_code=status, content_type="application/json", body=body(status, message or describe(error)))
+
+
+def lambda_result(error: Exception) -> dict[str, Any]:
+    """The API Gateway (payload 2.0) result for ``error``, for a refusal made before any route runs."""
+    response = error_response(error)
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": "application/json"},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
+def register(app: APIGatewayHttpResolver) -> None:
+    """Answer every exception in the table from the table."""
+    for error_class in ERRORS:
+        app.exception_handler(error_class)(error_response)
+
+
+def answers(success: dict[int, OpenAPIResponse], *errors: type[Exception]) -> dict[int, OpenAPIResponse]:
+    """An operation's documented answers: ``success``, then the status of each of ``errors`` with the Error body."""
+    documented = dict(success)
+    for status in sorted({entry(error_class)[0] for error_class in errors}):
+        documented[status.value] = {
+            "description": status.phrase,
+            "content": {"application/json": {"model": Error}},
+        }
+    return documented

@@ -1,0 +1,1 @@
+"""One Powertools Router per resource, joined by ``api.app.build_app``."""
