@@ -107,7 +107,8 @@ def consume_capture(seconds: float) -> dict:
     from exporter.captures.kind import CAPTURE
     from exporter.captures.model import CaptureMessage, CaptureParameters
     from exporter.jobs.repository import JobsRepository
-    from tests.support import context, sqs_event
+    from local.event_source import sqs_event_of
+    from local.lambda_context import LocalLambdaContext
 
     jobs = JobsRepository(Database(lambda: connect_url(os.environ["DATABASE_URL"])))
     export = jobs.create(
@@ -120,7 +121,7 @@ def consume_capture(seconds: float) -> dict:
     )
     message = CaptureMessage(export_id=export.export_id, creator_id="bench")
     started = time.perf_counter()
-    response = lambda_handler(sqs_event(message.model_dump_json()), context())
+    response = lambda_handler(sqs_event_of(message.model_dump_json()), LocalLambdaContext())
     elapsed = time.perf_counter() - started
     done = jobs.get(export.export_id)
     if response["batchItemFailures"] or done is None or done.status.value != "completed":

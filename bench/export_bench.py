@@ -20,12 +20,13 @@ import time
 from pathlib import Path
 
 from exporter.adapters.postgres import apply_migrations, connect_url
+from local.observations import insert_selected
 from local.services import LOCAL_AWS_ENV, create_aws_resources, free_port, start_postgres
 
 BASE_EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z; row i is observed BASE_EPOCH + i seconds
 
-GENERATE = """
-INSERT INTO observations (observation_id, observer_id, platform, observed_at, rdo)
+# Rows start..stop of the synthetic dataset, built in the database rather than sent row by row.
+GENERATED_ROWS = """
 SELECT oid, observer, platform, to_timestamp(%(base)s + i),
        jsonb_build_object(
          'version', 2.0,
@@ -72,7 +73,9 @@ def load_dataset(url: str, rows: int) -> float:
         have = cur.fetchone()[0]
         step = 100_000
         for start in range(have, rows, step):
-            cur.execute(GENERATE, {"base": BASE_EPOCH, "start": start, "stop": min(start + step, rows) - 1})
+            insert_selected(
+                cur, GENERATED_ROWS, {"base": BASE_EPOCH, "start": start, "stop": min(start + step, rows) - 1}
+            )
         cur.execute("VACUUM ANALYZE observations")
     conn.close()
     return time.perf_counter() - started

@@ -48,7 +48,8 @@ def measure_worker(rows: int) -> dict:
     from exporter.exports.kind import QUERY_EXPORT
     from exporter.exports.model import ExportMessage, ExportParameters
     from exporter.jobs.repository import JobsRepository
-    from tests.support import context, sqs_event
+    from local.event_source import sqs_event_of
+    from local.lambda_context import LocalLambdaContext
     from worker.handler import lambda_handler
 
     db = Database(lambda: connect_url(os.environ["DATABASE_URL"]))
@@ -68,7 +69,7 @@ def measure_worker(rows: int) -> dict:
         export_id=export.export_id, creator_id="bench", export_parameters=parameters, attempt=1, max_retries=0
     )
     started = time.perf_counter()
-    response = lambda_handler(sqs_event(message.model_dump_json()), context())
+    response = lambda_handler(sqs_event_of(message.model_dump_json()), LocalLambdaContext())
     seconds = time.perf_counter() - started
     done = JobsRepository(db).get(export.export_id)
     if response["batchItemFailures"] or done is None or done.status.value != "completed":

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg2.extras import Json, execute_values
+from local.observations import has_observations, insert_observations
 
 DEMO_COUNT = 600
 DEMO_SEED = 3
@@ -56,12 +56,6 @@ RESEARCHERS = ("alice", "bob", "carol")
 FIRST_DAY = datetime(2025, 1, 1, tzinfo=UTC)
 LAST_DAY = datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC)
 MISSING_ONE_IN = 50  # ~2% of the media keys are never uploaded
-
-INSERT_OBSERVATIONS = """
-INSERT INTO observations (observation_id, observer_id, platform, observed_at, rdo)
-VALUES %s ON CONFLICT (observation_id) DO NOTHING
-RETURNING observation_id
-"""
 
 
 def _uuid4(rng: random.Random) -> str:
@@ -152,27 +146,8 @@ def build_observations(count: int = DEMO_COUNT, seed: int = DEMO_SEED) -> list[d
     return [_observation_document(rng, observers[n % OBSERVER_COUNT]) for n in range(count)]
 
 
-def observation_row(doc: dict[str, Any]) -> tuple[str, str, str, datetime, Json]:
-    observation = doc["observation"]
-    observed_at = datetime.fromtimestamp(observation["observed_on_device_at"], tz=UTC)
-    return observation["uuid"], doc["observer"]["uuid"], observation["platform"], observed_at, Json(doc)
-
-
-def insert_observations(conn: Any, docs: Sequence[dict[str, Any]]) -> int:
-    """Insert the documents (existing observation ids are left alone); returns the rows inserted."""
-    with conn.cursor() as cur:
-        rows = [observation_row(doc) for doc in docs]
-        inserted = len(execute_values(cur, INSERT_OBSERVATIONS, rows, page_size=500, fetch=True))
-    if not conn.autocommit:
-        conn.commit()
-    return inserted
-
-
 def seed_observations_if_empty(conn: Any, docs: Sequence[dict[str, Any]]) -> int:
-    with conn.cursor() as cur:
-        cur.execute("SELECT EXISTS (SELECT 1 FROM observations)")
-        (has_rows,) = cur.fetchone()
-    return 0 if has_rows else insert_observations(conn, docs)
+    return 0 if has_observations(conn) else insert_observations(conn, docs)
 
 
 def is_missing(key: str) -> bool:

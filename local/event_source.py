@@ -15,7 +15,9 @@ import logging
 import os
 import signal
 import threading
+import time
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +33,8 @@ WAIT_SECONDS = 5  # long-poll, short enough for a prompt shutdown
 SWEEPER_INTERVAL_SECONDS = 60.0
 WORKER_FUNCTION = "export-service-worker"
 SWEEPER_FUNCTION = "export-service-sweeper"
+LOCAL_REGION = "us-east-1"
+LOCAL_QUEUE_ARN = f"arn:aws:sqs:{LOCAL_REGION}:000000000000:jobs"
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -66,6 +70,26 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
             for message in messages
         ]
     }
+
+
+def sqs_event_of(*bodies: str, queue_arn: str = LOCAL_QUEUE_ARN, region: str = LOCAL_REGION) -> dict[str, Any]:
+    """The event of a first delivery of one message per body, sent just now, for invoking a handler directly."""
+    now = str(int(time.time() * 1000))
+    messages = [
+        {
+            "MessageId": str(uuid.uuid4()),
+            "ReceiptHandle": str(uuid.uuid4()),
+            "Body": body,
+            "Attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": now,
+                "SenderId": "local",
+                "ApproximateFirstReceiveTimestamp": now,
+            },
+        }
+        for body in bodies
+    ]
+    return sqs_event(messages, queue_arn, region)
 
 
 def failed_ids(result: Any, message_ids: list[str]) -> set[str]:

@@ -1,4 +1,4 @@
-"""Helpers shared by the test suites: API Gateway events, SQS events, observation documents."""
+"""Helpers shared by the test suites: API Gateway events, a Lambda context, observation documents."""
 
 from __future__ import annotations
 
@@ -58,30 +58,6 @@ def http_event(
     }
 
 
-def sqs_event(*bodies: str, queue_arn: str = "arn:aws:sqs:us-east-1:000000000000:jobs") -> dict[str, Any]:
-    records = []
-    for body in bodies:
-        records.append(
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": str(uuid.uuid4()),
-                "body": body,
-                "attributes": {
-                    "ApproximateReceiveCount": "1",
-                    "SentTimestamp": str(int(time.time() * 1000)),
-                    "SenderId": "local",
-                    "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000)),
-                },
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            }
-        )
-    return {"Records": records}
-
-
 def context() -> LocalLambdaContext:
     return LocalLambdaContext()
 
@@ -130,19 +106,3 @@ def observation(
         "tags": ["finance", f"tag-{n}"],
         "classifications": [{"label": "finance", "score": 0.8}],
     }
-
-
-def insert_observations(conn: Any, documents: list[dict[str, Any]]) -> None:
-    with conn.cursor() as cur:
-        for doc in documents:
-            cur.execute(
-                "INSERT INTO observations (observation_id, observer_id, platform, observed_at, rdo) "
-                "VALUES (%s, %s, %s, to_timestamp(%s), %s)",
-                (
-                    doc["observation"]["uuid"],
-                    doc["observer"]["uuid"],
-                    doc["observation"]["platform"],
-                    doc["observation"]["observed_on_device_at"],
-                    json.dumps(doc),
-                ),
-            )

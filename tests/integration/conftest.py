@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from local.event_source import sqs_event_of
 from local.services import put_secret
-from tests.support import context, http_event, sqs_event
+from tests.support import context, http_event
 
 
 @dataclass
@@ -66,7 +67,7 @@ def run_worker(service_env) -> Callable[..., dict]:
     from worker.handler import lambda_handler
 
     def run(*bodies: str) -> dict:
-        event = sqs_event(*bodies, queue_arn=service_env.queue_arn)
+        event = sqs_event_of(*bodies, queue_arn=service_env.queue_arn)
         response = dict(lambda_handler(event, context()))
         response["_ids"] = [r["messageId"] for r in event["Records"]]
         return response
@@ -116,7 +117,7 @@ def run_capture(capture_env) -> Callable[..., dict]:
     from capture.handler import lambda_handler
 
     def run(*bodies: str) -> dict:
-        event = sqs_event(*bodies, queue_arn=capture_env.capture_queue_arn)
+        event = sqs_event_of(*bodies, queue_arn=capture_env.capture_queue_arn)
         return dict(lambda_handler(event, context()))
 
     return run

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from exporter.settings import ADMIN_GROUP
-from tests.support import insert_observations, observation
+from local.observations import insert_observations
+from tests.support import observation
 
 QUERY = {"method": "PLATFORM_EQUALS", "args": ["FACEBOOK"]}
 

@@ -8,7 +8,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
-from tests.support import insert_observations, observation
+from local.observations import insert_observations
+from tests.support import observation
 
 QUERY = {"method": "PLATFORM_EQUALS", "args": ["FACEBOOK"]}
 

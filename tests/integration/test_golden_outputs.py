@@ -57,7 +57,8 @@ from exporter.exports.run import QueryExportRun
 from exporter.jobs.lifecycle import LifecycleConfig, LifecyclePorts, Outcome, run_job
 from exporter.jobs.repository import JobsRepository
 from exporter.output import zipstream as zipstream_module
-from tests.support import insert_observations, observation
+from local.observations import insert_observations
+from tests.support import observation
 
 # --- the fixed inputs -------------------------------------------------------------------------
 

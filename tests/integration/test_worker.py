@@ -13,7 +13,8 @@ import requests
 
 from exporter.exports.archive import csv_cell
 from exporter.exports.fields import project
-from tests.support import insert_observations, observation
+from local.observations import insert_observations
+from tests.support import observation
 
 ALL_FIELDS_QUERY = {"method": "OR", "args": [{"method": "PLATFORM_EQUALS", "args": ["facebook", "INSTAGRAM"]}]}
 
@@ -239,9 +240,10 @@ def test_pending_progress_is_visible_while_the_worker_runs(api, db, jobs_queue, 
         seen.append(api("GET", f"/exports/{export_id}").body["progress"])
 
     monkeypatch.setattr("exporter.jobs.lifecycle.LeaseHeartbeat.__call__", spy)
-    from tests.support import context, sqs_event
+    from local.event_source import sqs_event_of
+    from tests.support import context
 
-    lambda_handler(sqs_event(*jobs_queue.take()), context())
+    lambda_handler(sqs_event_of(*jobs_queue.take()), context())
     # THEN a poll during the run saw rows written climb toward the known total
     assert {"rows_written": 2, "rows_total": 4} in seen
     assert seen[0] == {"rows_written": 0, "rows_total": 4}
