@@ -106,6 +106,7 @@ def consume_capture(seconds: float) -> dict:
     from exporter.adapters.postgres import Database, connect_url
     from exporter.captures.kind import CAPTURE
     from exporter.captures.model import CaptureMessage, CaptureParameters
+    from exporter.jobs.model import Status
     from exporter.jobs.repository import JobsRepository
     from local.event_source import sqs_event_of
     from local.lambda_context import LocalLambdaContext
@@ -124,7 +125,7 @@ def consume_capture(seconds: float) -> dict:
     response = lambda_handler(sqs_event_of(message.model_dump_json()), LocalLambdaContext())
     elapsed = time.perf_counter() - started
     done = jobs.get(export.export_id)
-    if response["batchItemFailures"] or done is None or done.status.value != "completed":
+    if response["batchItemFailures"] or done is None or done.status is not Status.COMPLETED:
         raise SystemExit(f"capture did not complete: {response} {done}")
     return {
         "received": done.progress.rows_written,

@@ -33,6 +33,7 @@ from uuid import UUID
 
 import boto3
 
+from exporter.jobs.model import Export, Status
 from local.event_source import EventSourceMapping, Handler, job_id
 
 log = logging.getLogger("local.capture")
@@ -51,13 +52,15 @@ def _clock(moment: datetime) -> str:
 class CaptureLog:
     """Wraps the handler with readable start, progress, gap and outcome lines, from the job row."""
 
-    def __init__(self, get_export: Callable[[UUID], Any], progress_seconds: float = PROGRESS_LOG_SECONDS) -> None:
+    def __init__(
+        self, get_export: Callable[[UUID], Export | None], progress_seconds: float = PROGRESS_LOG_SECONDS
+    ) -> None:
         self._get = get_export
         self._progress_seconds = progress_seconds
         self.running: str | None = None  # the capture in this container, if any
         self.gaps_logged = 0  # of the running capture, by watch()
 
-    def _export(self, export_id: str) -> Any:
+    def _export(self, export_id: str) -> Export | None:
         try:
             return self._get(UUID(export_id))
         except (ValueError, TypeError):
@@ -101,7 +104,7 @@ class CaptureLog:
             _clock(ends),
         )
 
-    def log_gaps(self, export_id: str, export: Any) -> None:
+    def log_gaps(self, export_id: str, export: Export) -> None:
         """The gaps the run has recorded that were not logged yet."""
         gaps = export.details.get("gaps") or []
         for gap in gaps[self.gaps_logged :]:
@@ -111,7 +114,7 @@ class CaptureLog:
     def watch(self, export_id: str, stop: threading.Event) -> None:
         while not stop.wait(self._progress_seconds):
             export = self._export(export_id)
-            if export is None or export.status.value != "processing":
+            if export is None or export.status is not Status.PROCESSING:
                 continue
             self.log_gaps(export_id, export)
             left = ""
@@ -128,8 +131,7 @@ class CaptureLog:
         if export is None:
             log.info("capture %s: no row after the run (deleted?)", export_id)
             return
-        status = export.status.value
-        if status == "completed":
+        if export.status is Status.COMPLETED:
             window = export.details.get("window", {})
             self.log_gaps(export_id, export)
             log.info(
@@ -141,10 +143,10 @@ class CaptureLog:
                 int(export.details.get("gaps_count", 0) or 0),
                 export.size_bytes,
             )
-        elif status == "failed":
+        elif export.status is Status.FAILED:
             log.warning("capture %s failed: %s", export_id, export.message)
         else:
-            log.info("capture %s: %s after the run (skipped: already claimed or finished)", export_id, status)
+            log.info("capture %s: %s after the run (skipped: already claimed or finished)", export_id, export.status)
 
 
 def run_capture_side(stop: threading.Event, container: int = 1) -> None:
