@@ -70,7 +70,7 @@ def load_dataset(url: str, rows: int) -> float:
     started = time.perf_counter()
     with conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM observations")
-        have = cur.fetchone()[0]
+        (have,) = cur.fetchone() or (0,)
         step = 100_000
         for start in range(have, rows, step):
             insert_selected(

@@ -73,7 +73,7 @@ def measure_worker(rows: int) -> dict:
     response = lambda_handler(sqs_event_of(message.model_dump_json()), LocalLambdaContext())
     seconds = time.perf_counter() - started
     done = JobsRepository(db).get(export.export_id)
-    if response["batchItemFailures"] or done is None or done.status is not Status.COMPLETED:
+    if response["batchItemFailures"] or done is None or done.status is not Status.COMPLETED or done.s3_key is None:
         raise SystemExit(f"export did not complete: {response} {done}")
     assert done.progress.rows_written == rows, (done.progress, rows)
     head = boto3.client("s3").head_object(Bucket=os.environ["S3_BUCKET"], Key=done.s3_key)

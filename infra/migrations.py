@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import triggers
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 from infra.config import EnvConfig
 from infra.database import Database
@@ -31,7 +31,7 @@ class Migrations(Construct):
         database: Database,
         environment: ServiceEnvironment,
         layer_digest: str,
-        after: Sequence[IConstruct] = (),
+        after: Sequence[Construct] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         code_digest = source_digest(FUNCTIONS_DIR / "migrate")
@@ -57,6 +57,6 @@ class Migrations(Construct):
             execute_on_handler_change=True,
         )
 
-    def run_before(self, *scopes: IConstruct) -> None:
+    def run_before(self, *scopes: Construct) -> None:
         """New application code deploys only after the schema it expects."""
         self.trigger.execute_before(*scopes)

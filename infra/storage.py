@@ -3,7 +3,9 @@ source-data bucket imported by name."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from typing import TypedDict
+
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -14,10 +16,19 @@ from infra.nag import acknowledge
 OUTPUTS_PREFIX = "outputs/"
 
 
+class _PrivateBucketProps(TypedDict):
+    """What every bucket of the store shares: private, TLS-only, removed with the environment's policy."""
+
+    block_public_access: s3.BlockPublicAccess
+    enforce_ssl: bool
+    removal_policy: RemovalPolicy
+    auto_delete_objects: bool
+
+
 class ExportStore(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvConfig) -> None:
         super().__init__(scope, construct_id)
-        common = dict(
+        common = _PrivateBucketProps(
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             removal_policy=config.removal_policy,
