@@ -106,10 +106,10 @@ class CaptureLog:
 
     def log_gaps(self, export_id: str, export: Export) -> None:
         """The gaps the run has recorded that were not logged yet."""
-        gaps = export.details.get("gaps") or []
-        for gap in gaps[self.gaps_logged :]:
+        closed = [gap for gap in export.details.get("gaps") or [] if gap.get("end")]
+        for gap in closed[self.gaps_logged :]:
             log.warning("capture %s: Redis gap %s to %s (not captured)", export_id, gap["start"], gap["end"])
-        self.gaps_logged = max(self.gaps_logged, len(gaps))
+        self.gaps_logged = max(self.gaps_logged, len(closed))
 
     def watch(self, export_id: str, stop: threading.Event) -> None:
         while not stop.wait(self._progress_seconds):
