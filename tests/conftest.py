@@ -55,7 +55,7 @@ def db(postgres: Postgres) -> Iterator[psycopg2.extensions.connection]:
     """An autocommit connection to a database emptied of exports and observations."""
     conn = connect_url(postgres.url)
     with conn.cursor() as cur:
-        cur.execute("TRUNCATE exports, shared_exports, export_fields, observations")
+        cur.execute("TRUNCATE exports, shared_exports, export_fields, observations, sources, source_assemblies")
     yield conn
     conn.close()
 
