@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from api import errors
 from api.dependencies import settings
 from api.public import DOCS, HEALTH, OPENAPI
-from api.routes import captures, exports, fields
+from api.routes import captures, exports, fields, schedules
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Powertools documents request validation as 422 with these schemas; this API answers it with 400 and Error.
@@ -87,6 +87,7 @@ def build_app() -> ExportApi:
     app.include_router(exports.router)
     for prefix in captures.PREFIXES:
         app.include_router(captures.router, prefix=prefix)
+    app.include_router(schedules.router)
     return app
 
 

@@ -9,9 +9,13 @@ from functools import cache
 from exporter.adapters import aws, postgres
 from exporter.adapters.ports import MessageQueue, ObjectStore
 from exporter.adapters.s3 import S3Store
+from exporter.adapters.scheduler import EventBridgeScheduler, SchedulerTarget
 from exporter.adapters.sqs import JobQueue
 from exporter.exports.fields import FieldsRepository
 from exporter.jobs.repository import JobsRepository
+from exporter.schedules.repository import SchedulesRepository
+from exporter.schedules.service import SchedulePorts
+from exporter.schedules.targets import Targets
 from exporter.settings import ApiSettings, load
 
 
@@ -23,6 +27,7 @@ class ApiDependencies:
     queue: MessageQueue
     store: ObjectStore
     capture_queue: MessageQueue | None = None  # without CAPTURE_QUEUE_URL, captures answer 503
+    schedules: SchedulePorts | None = None  # without SCHEDULE_GROUP, schedules answer 503
 
 
 @cache
@@ -35,11 +40,26 @@ def dependencies() -> ApiDependencies:
     config = settings()
     db = postgres.database(config)
     sqs = aws.client("sqs")
+    jobs, catalogue, queue = JobsRepository(db), FieldsRepository(db), JobQueue(sqs, config.SQS_QUEUE_URL)
     return ApiDependencies(
         settings=config,
-        jobs=JobsRepository(db),
-        catalogue=FieldsRepository(db),
-        queue=JobQueue(sqs, config.SQS_QUEUE_URL),
+        jobs=jobs,
+        catalogue=catalogue,
+        queue=queue,
         store=S3Store(aws.client("s3"), config.S3_BUCKET),
         capture_queue=JobQueue(sqs, config.CAPTURE_QUEUE_URL) if config.CAPTURE_QUEUE_URL else None,
+        schedules=schedule_ports(config, SchedulesRepository(db), Targets(jobs, catalogue, queue, config.MAX_RETRIES)),
     )
+
+
+def schedule_ports(config: ApiSettings, schedules: SchedulesRepository, targets: Targets) -> SchedulePorts | None:
+    """Schedules in EventBridge Scheduler's group ``SCHEDULE_GROUP``; None when it is not set."""
+    if not config.SCHEDULE_GROUP:
+        return None
+    target = SchedulerTarget(
+        group=config.SCHEDULE_GROUP,
+        target_arn=str(config.SCHEDULE_TARGET_ARN),
+        role_arn=str(config.SCHEDULE_ROLE_ARN),
+        dead_letter_arn=str(config.SCHEDULE_DLQ_ARN),
+    )
+    return SchedulePorts(schedules, EventBridgeScheduler(aws.client("scheduler"), target), targets)

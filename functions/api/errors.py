@@ -23,6 +23,8 @@ from exporter.errors import (
     ExportNotFound,
     InvalidRequest,
     NotAllowed,
+    ScheduleNotFound,
+    SchedulesUnavailable,
 )
 
 
@@ -53,6 +55,8 @@ ERRORS: dict[type[Exception], tuple[HTTPStatus, str | None]] = {
     RequestUnsupportedContentType: (HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "the request body must be application/json"),
     EnqueueFailed: (HTTPStatus.SERVICE_UNAVAILABLE, None),
     CapturesUnavailable: (HTTPStatus.SERVICE_UNAVAILABLE, None),
+    ScheduleNotFound: (HTTPStatus.NOT_FOUND, "schedule not found"),
+    SchedulesUnavailable: (HTTPStatus.SERVICE_UNAVAILABLE, None),
 }
 
 # What any route with a request body may answer besides its own errors.

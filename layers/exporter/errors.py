@@ -37,3 +37,15 @@ class EnqueueFailed(ExportError):
 
 class CapturesUnavailable(ExportError):
     """Captures are not configured on this deployment (no capture queue): 503."""
+
+
+class ScheduleNotFound(ExportError):
+    """No such schedule, or the caller may not see it (404)."""
+
+
+class ScheduleLimitReached(Conflict):
+    """The caller already holds ``MAX_SCHEDULES_PER_USER`` schedules (409)."""
+
+
+class SchedulesUnavailable(ExportError):
+    """EventBridge Scheduler or the database failed while a schedule changed; nothing was changed (503)."""

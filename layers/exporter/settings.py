@@ -55,6 +55,25 @@ class ApiSettings(ExportStoreSettings):
     # The capture queue; without it POST /captures answers 503.
     CAPTURE_QUEUE_URL: str | None = None
     CAPTURE_MAX_SECONDS: int = Field(default=DEFAULT_CAPTURE_MAX_SECONDS, ge=1, le=CAPTURE_MAX_SECONDS_LIMIT)
+    # Schedules: the most one user may hold, and where their EventBridge Scheduler schedules live and
+    # fire. Without SCHEDULE_GROUP the schedules routes answer 503.
+    MAX_SCHEDULES_PER_USER: int = Field(default=20, ge=0, le=10_000)
+    SCHEDULE_GROUP: str | None = None
+    SCHEDULE_TARGET_ARN: str | None = None  # the fire function
+    SCHEDULE_ROLE_ARN: str | None = None  # the role Scheduler assumes to invoke it
+    SCHEDULE_DLQ_ARN: str | None = None  # fires Scheduler could not deliver
+
+    @model_validator(mode="after")
+    def _schedules_complete(self) -> ApiSettings:
+        names = ("SCHEDULE_TARGET_ARN", "SCHEDULE_ROLE_ARN", "SCHEDULE_DLQ_ARN")
+        missing = [name for name in names if not getattr(self, name)]
+        if self.SCHEDULE_GROUP and missing:
+            raise ValueError(f"SCHEDULE_GROUP is set, so set {', '.join(missing)} too")
+        return self
+
+
+class FireSettings(ExportStoreSettings):
+    """The schedule fire function: reads the schedule, requests its export on the job queue."""
 
 
 class WorkerSettings(ExportStoreSettings):

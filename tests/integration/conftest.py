@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -121,3 +122,57 @@ def run_capture(capture_env) -> Callable[..., dict]:
         return dict(lambda_handler(event, context()))
 
     return run
+
+
+@dataclass
+class Scheduling:
+    """The schedules' side of AWS for one test: its own Scheduler group on the moto server."""
+
+    group: str
+    client: Any
+
+    def schedules(self) -> dict[str, dict[str, Any]]:
+        """Every Scheduler schedule in the group, full definitions, by name."""
+        listed = self.client.list_schedules(GroupName=self.group)["Schedules"]
+        return {s["Name"]: self.client.get_schedule(GroupName=self.group, Name=s["Name"]) for s in listed}
+
+
+FIRE_FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:export-service-fire"
+SCHEDULER_ROLE_ARN = "arn:aws:iam::000000000000:role/export-service-scheduler"
+
+
+@pytest.fixture
+def scheduling(service_env, db, monkeypatch: pytest.MonkeyPatch) -> Scheduling:
+    """Schedules configured on the API and the fire function: an empty schedules table, a new group."""
+    import boto3
+
+    with db.cursor() as cur:
+        cur.execute("TRUNCATE schedules, schedule_runs")
+    client = boto3.client("scheduler")
+    group = f"g{uuid.uuid4().hex[:12]}"
+    client.create_schedule_group(Name=group)
+    env = {
+        "SCHEDULE_GROUP": group,
+        "SCHEDULE_TARGET_ARN": FIRE_FUNCTION_ARN,
+        "SCHEDULE_ROLE_ARN": SCHEDULER_ROLE_ARN,
+        "SCHEDULE_DLQ_ARN": service_env.dlq_arn,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    from api import dependencies as api_deps
+    from scheduler import dependencies as fire_deps
+
+    for cached in (api_deps.settings, api_deps.dependencies, fire_deps.settings, fire_deps.ports):
+        cached.cache_clear()
+    return Scheduling(group, client)
+
+
+@pytest.fixture
+def fire_schedule(scheduling) -> Callable[[str, str], dict]:
+    """Invoke the fire function as EventBridge Scheduler does: ``fire_schedule(schedule_id, fire_time)``."""
+    from scheduler.handler import lambda_handler
+
+    def fire(schedule_id: str, fire_time: str) -> dict:
+        return dict(lambda_handler({"schedule_id": schedule_id, "fire_time": fire_time}, context()))
+
+    return fire

@@ -7,6 +7,7 @@ local stack hand in the same adapters pointed at real servers.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
@@ -28,3 +29,21 @@ class MessageQueue(Protocol):
     """A job queue: one message per attempt, optionally delayed."""
 
     def send(self, message: Any, *, delay_seconds: int = 0) -> None: ...
+
+
+@dataclass(frozen=True)
+class TimedSchedule:
+    """What Scheduler needs to know of one schedule: its name (the schedule id), when, and whether it runs."""
+
+    name: str
+    expression: str
+    timezone: str
+    enabled: bool
+
+
+class ScheduleService(Protocol):
+    """EventBridge Scheduler: one schedule per service schedule, each firing the fire function."""
+
+    def create(self, schedule: TimedSchedule) -> None: ...
+    def update(self, schedule: TimedSchedule) -> None: ...
+    def delete(self, name: str) -> None: ...

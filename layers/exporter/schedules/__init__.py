@@ -1,0 +1,1 @@
+"""Schedules: expressions, relative parameters, the schedule rows and their runs, firing."""
