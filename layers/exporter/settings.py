@@ -62,6 +62,11 @@ class ApiSettings(ExportStoreSettings):
     SCHEDULE_TARGET_ARN: str | None = None  # the fire function
     SCHEDULE_ROLE_ARN: str | None = None  # the role Scheduler assumes to invoke it
     SCHEDULE_DLQ_ARN: str | None = None  # fires Scheduler could not deliver
+    # Application sources (seed 001): the registry of source applications as JSON (or a file holding it),
+    # and the EventBridge bus their requests go on. Without EVENT_BUS_NAME those routes answer 503.
+    APPLICATIONS: str | None = None
+    APPLICATIONS_FILE: str | None = None
+    EVENT_BUS_NAME: str | None = None
 
     @model_validator(mode="after")
     def _schedules_complete(self) -> ApiSettings:
@@ -87,6 +92,32 @@ class WorkerSettings(ExportStoreSettings):
 
 class SweeperSettings(ExportStoreSettings):
     DLQ_URL: str | None = None
+
+
+# A part uploaded in the request body: API Gateway and Lambda take about 6 MB, base64 inflates by a third.
+MAX_UPLOAD_BYTES_LIMIT = 4 * 1024 * 1024
+
+
+class InternalSettings(ExportStoreSettings):
+    """The internal API (seed 001): source applications upload an export's parts with their own keys."""
+
+    APPLICATIONS: str | None = None
+    APPLICATIONS_FILE: str | None = None
+    ASSEMBLY_QUEUE_URL: str = Field(min_length=1)
+    # Larger parts go through a presigned S3 upload the same route hands out.
+    MAX_UPLOAD_BYTES: int = Field(default=MAX_UPLOAD_BYTES_LIMIT, ge=1024, le=MAX_UPLOAD_BYTES_LIMIT)
+    UPLOAD_URL_TTL_SECONDS: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+
+
+class AssemblerSettings(ExportStoreSettings):
+    """The assembler: zips an applications export's parts; its sweep times out sources that never answer."""
+
+    ASSEMBLY_QUEUE_URL: str = Field(min_length=1)
+    SOURCE_TIMEOUT_SECONDS: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    LEASE_SECONDS: int = Field(default=120, ge=10, le=3600)
+    PROGRESS_INTERVAL_SECONDS: float = Field(default=3.0, gt=0)
+    PART_SIZE_BYTES: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+    RETRY_BACKOFF_SECONDS: int = Field(default=30, ge=0, le=900)
 
 
 class CaptureSettings(DatabaseSettings):
@@ -134,7 +165,7 @@ def _field_defaults(*models: type[BaseModel]) -> dict[str, Default]:
 # The default of each setting, read from the models above: the CDK app, the local stack and the
 # tests take a default from here rather than repeating it.
 DEFAULTS: Mapping[str, Default] = MappingProxyType(
-    _field_defaults(ApiSettings, WorkerSettings, SweeperSettings, CaptureSettings)
+    _field_defaults(ApiSettings, WorkerSettings, SweeperSettings, CaptureSettings, InternalSettings, AssemblerSettings)
 )
 
 
