@@ -49,3 +49,15 @@ class ScheduleLimitReached(Conflict):
 
 class SchedulesUnavailable(ExportError):
     """EventBridge Scheduler or the database failed while a schedule changed; nothing was changed (503)."""
+
+
+class UnknownApplicationKey(ExportError):
+    """An internal API call whose pre-shared key is no source application's key (401)."""
+
+
+class UploadTooLarge(ExportError):
+    """An uploaded part is larger than the body limit; a presigned upload takes it (413)."""
+
+
+class ApplicationsUnavailable(ExportError):
+    """Application sources are not configured on this deployment (no event bus): 503."""
