@@ -107,6 +107,9 @@ class JobKind:
     # The message that (re)runs a job's current attempt, for the sweeper; None: never resent, because
     # a late start would be another job (a capture's window is "from now") — a stale one is failed.
     message_for: Callable[[Export], BaseModel] | None = None
+    # Its pending jobs wait on outside input (other services' uploads) for as long as the kind allows: the
+    # sweeper's stale-pending resend leaves them to the kind's own sweep.
+    waits_for_input: bool = False
     # The message on a job that failed for good; ``{attempts}`` and ``{reason}`` are filled in.
     failure_message: str = "failed after {attempts} attempts: {reason}"
     # Metric names: "{Metric}Completed", "{Metric}Failed" ...; and what a completed run adds up.

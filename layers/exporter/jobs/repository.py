@@ -64,6 +64,7 @@ TOUCH_EXPORT = "UPDATE exports SET updated_at = now() WHERE export_id = %s"
 SELECT_STALE_PENDING = f"""
 SELECT {COLUMNS} FROM exports e
 WHERE e.status = 'pending' AND e.updated_at < now() - make_interval(secs => %s)
+  AND NOT (e.kind = ANY(%s::text[]))
 ORDER BY e.updated_at LIMIT 100
 """
 
@@ -169,9 +170,9 @@ class JobsRepository(LeaseStateMachine):
             },
         )
 
-    def stale_pending(self, older_than_seconds: int) -> list[Export]:
-        """Pending rows untouched for that long: their message went missing."""
-        return self._exports(SELECT_STALE_PENDING, (older_than_seconds,))
+    def stale_pending(self, older_than_seconds: int, *, except_kinds: Sequence[Kind] = ()) -> list[Export]:
+        """Pending rows untouched for that long (of any kind but ``except_kinds``): their message went missing."""
+        return self._exports(SELECT_STALE_PENDING, (older_than_seconds, [k.value for k in except_kinds]))
 
     def delete(self, export_id: UUID) -> str | None:
         rows = self._db.run([(DELETE_EXPORT, (str(export_id),))])

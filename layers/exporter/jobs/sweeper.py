@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, Field, ValidationError
 
 from ..adapters.ports import MessageQueue
-from ..registry import kind_of
+from ..registry import KINDS, kind_of
 from .model import Export
 from .repository import JobsRepository
 
@@ -50,7 +50,8 @@ def sweep(
         export = jobs.get(export_id)
         if export is not None:
             _resend(export, queue)
-    for export in jobs.stale_pending(stale_pending_seconds):
+    waiting_kinds = [kind.kind for kind in KINDS.values() if kind.waits_for_input]
+    for export in jobs.stale_pending(stale_pending_seconds, except_kinds=waiting_kinds):
         if _resend(export, queue):
             jobs.touch_pending(export.export_id)
             report.resent.append(export.export_id)
