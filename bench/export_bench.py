@@ -131,8 +131,9 @@ def main() -> None:
             for rows in sizes:
                 worker = run_child("worker", rows, env)
                 copy = run_child("copy", rows, env)
+                pruned = run_child("copy-pruned", rows, env)
                 results[rows] = (worker, copy)
-                print_row(rows, worker, copy)
+                print_row(rows, worker, copy, pruned)
             if len(sizes) >= 2:
                 small, large = results[sizes[0]][0], results[sizes[-1]][0]
                 growth = large["peak_rss_mb"] / small["peak_rss_mb"] - 1
@@ -147,16 +148,23 @@ def main() -> None:
             pg.stop()
 
 
-def print_row(rows: int, worker: dict, copy: dict) -> None:
-    for name, r in (("worker export", worker), ("COPY TO STDOUT", copy)):
+def print_row(rows: int, worker: dict, copy: dict, pruned: dict) -> None:
+    for name, r in (("worker export", worker), ("COPY rdo", copy), ("COPY projected", pruned)):
         print(
-            f"{rows:>9,} rows  {name:<15} {r['seconds']:7.1f} s  {r['rows'] / r['seconds']:>10,.0f} rows/s  "
+            f"{rows:>9,} rows  {name:<15} {r['seconds']:7.2f} s  {r['rows'] / r['seconds']:>10,.0f} rows/s  "
             f"{r['bytes'] / r['seconds'] / 1e6:7.1f} MB/s  ({r['bytes'] / 1e6:,.1f} MB out)  "
             f"peak RSS {r['peak_rss_mb']:.0f} MB",
             flush=True,
         )
-    ratio = (worker["rows"] / worker["seconds"]) / (copy["rows"] / copy["seconds"])
-    print(f"{rows:>9,} rows  worker/COPY throughput ratio: {ratio:.2f}", flush=True)
+    # The goal's baseline is COPY of the whole documents the export selects (what a dump of the
+    # same rows costs); COPY of the projection the worker now reads is shown as a second baseline.
+    for name, baseline in (("COPY rdo", copy), ("COPY projected", pruned)):
+        figure, base = worker["rows"] / worker["seconds"], baseline["rows"] / baseline["seconds"]
+        print(
+            f"{rows:>9,} rows  export vs {name:<15} figure {figure:>9,.0f} rows/s  baseline {base:>9,.0f} rows/s  "
+            f"ratio {figure / base:.2f}  (goal >= 0.80)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import uuid
 
 from bench.export_bench import query_for
 from exporter.adapters.postgres import connect_url
-from exporter.exports.observations import SELECT_OBSERVATIONS
+from exporter.exports.observations import select_observations
 from exporter.exports.query import compile_query
 
 
@@ -28,13 +28,23 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure_copy(rows: int) -> dict:
+def default_fields() -> list[str]:
+    from exporter.adapters.postgres import Database
+    from exporter.exports.fields import FieldsRepository
+
+    db = Database(lambda: connect_url(os.environ["DATABASE_URL"]))
+    return [f.path for f in FieldsRepository(db).catalogue() if f.is_default]
+
+
+def measure_copy(rows: int, *, pruned: bool = False) -> dict:
+    """COPY of the export's SELECT: whole documents, or (``pruned``) only what the default fields reach."""
     compiled = compile_query(query_for(rows))
+    paths = default_fields() if pruned else None
     conn = connect_url(os.environ["DATABASE_URL"])
     sink = NullSink()
     started = time.perf_counter()
     with conn.cursor() as cur:
-        select = cur.mogrify(SELECT_OBSERVATIONS.format(where=compiled.sql), compiled.params).decode()
+        select = cur.mogrify(select_observations(compiled.sql, paths), compiled.params).decode()
         cur.copy_expert(f"COPY ({select}) TO STDOUT", sink)
     seconds = time.perf_counter() - started
     return {"rows": rows, "seconds": seconds, "bytes": sink.bytes, "peak_rss_mb": peak_rss_mb()}
@@ -82,5 +92,18 @@ def measure_worker(rows: int) -> dict:
 
 if __name__ == "__main__":
     mode, count = sys.argv[1], int(sys.argv[2])
-    result = measure_worker(count) if mode == "worker" else measure_copy(count)
+    modes = {
+        "worker": lambda: measure_worker(count),
+        "copy": lambda: measure_copy(count),
+        "copy-pruned": lambda: measure_copy(count, pruned=True),
+    }
+    profile_to = os.environ.get("BENCH_PROFILE")  # a pstats file of the main thread, for docs/performance.md
+    if profile_to and mode == "worker":
+        import cProfile
+
+        profiler = cProfile.Profile()
+        result = profiler.runcall(modes[mode])
+        profiler.dump_stats(profile_to)
+    else:
+        result = modes[mode]()
     print(json.dumps(result))

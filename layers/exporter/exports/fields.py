@@ -39,10 +39,41 @@ def extract(document: Any, path: str) -> Any:
 
 
 def getter(path: str) -> Callable[[Any], Any]:
-    """``extract`` for one path, with the common case (nested objects, no lists) kept fast."""
-    keys = path.split(".")
+    """``extract`` for one path, with the common case (nested objects, no lists) kept fast.
 
-    def get(document: Any) -> Any:
+    The fast path indexes straight through; anything else on the way (a list, a scalar, a
+    missing key) falls back to the general walk, which gives what :func:`extract` gives.
+    """
+    keys = path.split(".")
+    walk = _walker(keys)
+    if len(keys) == 1:
+        (k1,) = keys
+        return lambda document: document.get(k1) if type(document) is dict else walk(document)
+    if len(keys) == 2:
+        k1, k2 = keys
+
+        def get2(document: Any) -> Any:
+            try:
+                return document[k1][k2]
+            except (KeyError, TypeError, IndexError):
+                return walk(document)
+
+        return get2
+    if len(keys) == 3:
+        k1, k2, k3 = keys
+
+        def get3(document: Any) -> Any:
+            try:
+                return document[k1][k2][k3]
+            except (KeyError, TypeError, IndexError):
+                return walk(document)
+
+        return get3
+    return walk
+
+
+def _walker(keys: list[str]) -> Callable[[Any], Any]:
+    def walk(document: Any) -> Any:
         value = document
         for i, key in enumerate(keys):
             if isinstance(value, dict):
@@ -53,7 +84,7 @@ def getter(path: str) -> Callable[[Any], Any]:
                 return MISSING
         return value
 
-    return get
+    return walk
 
 
 def _walk(value: Any, keys: list[str]) -> Any:
@@ -82,6 +113,47 @@ def projector(paths: Sequence[str]) -> Callable[[dict[str, Any]], dict[str, Any]
     """``project`` for a fixed list of paths, compiled once per export."""
     getters = [(path, getter(path)) for path in paths]
     return lambda document: {path: get(document) for path, get in getters}
+
+
+def pruned_document(paths: Sequence[str], column: str = "rdo") -> str:
+    """SQL for the part of a document the paths can reach; the rest stays in the database.
+
+    Each object on a path keeps only the keys the paths go through; anything else on the way
+    (a list, a scalar) is kept whole, so :func:`extract` reads the same values from the pruned
+    document as from the whole one. A key that is absent becomes ``null``, which every path
+    reads as missing too. The result is SQL text with no parameters (``%`` doubled).
+    """
+    tree: dict[str, Any] = {}
+    for path in sorted(paths, key=lambda p: p.count(".")):  # a shorter path keeps its whole value
+        node = tree
+        *parents, last = path.split(".")
+        for key in parents:
+            if key in node and node[key] is None:
+                break
+            node = node.setdefault(key, {})
+        else:
+            node[last] = None
+    return _pruned(column, tree)
+
+
+def _literal(text: str) -> str:
+    """A standard SQL string literal, safe inside a statement that also takes ``%s`` parameters."""
+    if "\x00" in text:
+        raise ValueError("a field path cannot hold NUL")
+    return "'" + text.replace("'", "''").replace("%", "%%") + "'"
+
+
+def _pruned(expression: str, tree: dict[str, Any] | None) -> str:
+    if tree is None:  # the path ends here: the whole value
+        return expression
+    members = []
+    for key, subtree in tree.items():
+        literal = _literal(key)
+        members += [literal, _pruned(f"({expression} -> {literal})", subtree)]
+    return (
+        f"CASE WHEN jsonb_typeof({expression}) = 'object' "
+        f"THEN jsonb_build_object({', '.join(members)}) ELSE {expression} END"
+    )
 
 
 SELECT_CATALOGUE = "SELECT name, description, path, is_default FROM exportable_fields ORDER BY position"

@@ -15,7 +15,7 @@ import psycopg2.extensions
 from ..adapters.ports import ObjectStore
 from ..jobs.kind import Artefact, JobRun
 from ..output.zipstream import ZipStream
-from .archive import ArchiveStats, write_ads, write_csv, write_details
+from .archive import ArchiveStats, CsvTable, write_ads, write_csv, write_details
 from .model import ExportParameters
 from .observations import ObservationsSnapshot
 from .query import compile_query
@@ -28,6 +28,7 @@ class QueryExportRun:
     reader: Callable[[], psycopg2.extensions.connection]  # a connection for the read snapshot
     images: ObjectStore  # the source bucket
     fetch_batch_rows: int
+    image_fetchers: int = 16  # images fetched at once, ahead of the row being written
 
     def __call__(self, run: JobRun) -> Artefact:
         params = run.export.parameters
@@ -36,24 +37,27 @@ class QueryExportRun:
         compiled = compile_query(params.query)
         heartbeat = run.heartbeat
         zip_ = ZipStream(run.output)
+        table = CsvTable(params.fields)
         try:
             stats = ArchiveStats()
+            paths = [*params.fields, "media"] if params.include_images else list(params.fields)
             with ObservationsSnapshot(
                 self.reader(), compiled.sql, compiled.params, batch_rows=self.fetch_batch_rows
             ) as snapshot:
                 heartbeat.rows_total = snapshot.count()
                 heartbeat(0, force=True)
+                # One pass: each row's folder is written and its CSV line deflated into the table.
                 write_ads(
                     zip_,
-                    snapshot.rows(),
+                    snapshot.rows(paths),
                     params.fields,
                     images=self.images.get if params.include_images else None,
                     stats=stats,
                     on_row=heartbeat,
+                    table=table,
+                    image_fetchers=self.image_fetchers,
                 )
-                csv_rows = write_csv(zip_, snapshot.rows(), params.fields, on_row=lambda _n: heartbeat(stats.rows))
-            if csv_rows != stats.rows:
-                raise RuntimeError(f"snapshot changed between passes ({stats.rows} ads, {csv_rows} CSV rows)")
+            write_csv(zip_, table)
             extra = {
                 "rows": stats.rows,
                 "images_included": stats.images,
@@ -70,4 +74,6 @@ class QueryExportRun:
         except BaseException:
             zip_.discard()
             raise
+        finally:
+            table.close()
         return Artefact(rows=stats.rows, details=extra, log={"missing_images": stats.missing_images_count})

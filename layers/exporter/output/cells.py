@@ -34,6 +34,9 @@ def neutralise(text: str) -> str:
 
 def csv_cell(value: Any) -> str:
     """One CSV cell: text as is (neutralised), numbers plainly, lists and objects as JSON."""
+    plain = _PLAIN.get(type(value))
+    if plain is not None:
+        return plain(value)
     if value is None:
         return ""
     if isinstance(value, str):
@@ -43,6 +46,16 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     return neutralise(to_json(value).decode("utf-8"))
+
+
+# The exact types orjson gives, looked up before the general rules (a subclass takes the long way).
+_PLAIN: dict[type, Callable[[Any], str]] = {
+    str: neutralise,
+    int: repr,
+    float: repr,
+    bool: lambda value: "true" if value else "false",
+    type(None): lambda _value: "",
+}
 
 
 class CsvText:

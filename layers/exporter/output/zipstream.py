@@ -32,10 +32,22 @@ _FLAG_UTF8 = 0x0800
 _STORED, _DEFLATED = 0, 8
 _MAX32 = 0xFFFFFFFF
 _CHUNK = 1024 * 1024
+_HAND_ON = 256 * 1024  # bytes gathered before one write to the sink
+_CENTRAL_BATCH = 4096  # directory records gathered before one write to its spool file
 
 
 class Sink(Protocol):
     def write(self, data: bytes, /) -> object: ...
+
+
+class Deflated(Protocol):
+    """Raw deflate data with the CRC-32 and sizes of what it holds."""
+
+    crc: int
+    size: int
+    compressed: int
+
+    def chunks(self) -> Iterator[bytes]: ...
 
 
 def _dos_time(epoch: float) -> tuple[int, int]:
@@ -79,6 +91,10 @@ class ZipStream:
         self._count = 0
         self._time, self._date = _dos_time(now if now is not None else time.time())
         self._central: IO[bytes] = tempfile.TemporaryFile(prefix="zip-central-")  # noqa: SIM115
+        self._central_buffer: list[bytes] = []  # records not yet in the spool file
+        self._central_buffered = 0
+        self._pending: list[bytes] = []  # small writes not yet handed to the sink
+        self._pending_bytes = 0
         self._open = False
         self._closed = False
 
@@ -91,8 +107,18 @@ class ZipStream:
         return self._count
 
     def _emit(self, data: bytes) -> None:
-        self._sink.write(data)
+        """Small writes are gathered and handed on together; the sink sees the same bytes in order."""
         self._offset += len(data)
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= _HAND_ON:
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        if self._pending:
+            self._sink.write(b"".join(self._pending))
+            self._pending.clear()
+            self._pending_bytes = 0
 
     def _local_header(self, name: bytes, flags: int, method: int, crc: int, extra: bytes) -> None:
         self._emit(
@@ -105,7 +131,7 @@ class ZipStream:
 
     def _record(self, name: bytes, flags: int, method: int, crc: int, compressed: int, size: int, offset: int) -> None:
         extra = _ZIP64_EXTRA_CENTRAL.pack(0x0001, 24, size, compressed, offset)
-        self._central.write(
+        self._central_buffer.append(
             _CENTRAL_HEADER.pack(
                 0x02014B50,
                 (3 << 8) | _VERSION,
@@ -128,7 +154,15 @@ class ZipStream:
             + name
             + extra
         )
+        self._central_buffered += 1
+        if self._central_buffered >= _CENTRAL_BATCH:
+            self._spool_central()
         self._count += 1
+
+    def _spool_central(self) -> None:
+        self._central.write(b"".join(self._central_buffer))
+        self._central_buffer.clear()
+        self._central_buffered = 0
 
     def write_bytes(self, name: str, data: bytes, *, compress: bool = True) -> None:
         """Add a whole entry (JSON documents, images)."""
@@ -141,9 +175,27 @@ class ZipStream:
             payload, method = data, _STORED
         offset = self._offset
         extra = _ZIP64_EXTRA_LOCAL.pack(0x0001, 16, len(data), len(payload))
-        self._local_header(encoded, _FLAG_UTF8, method, crc, extra)
-        self._emit(payload)
+        header = _LOCAL_HEADER.pack(
+            0x04034B50, _VERSION, _FLAG_UTF8, method, self._time, self._date, crc, _MAX32, _MAX32, len(encoded), 20
+        )
+        self._emit(b"".join((header, encoded, extra, payload)))
         self._record(encoded, _FLAG_UTF8, method, crc, len(payload), len(data), offset)
+
+    def write_deflated(self, name: str, entry: Deflated) -> None:
+        """Add an entry deflated beforehand (spooled while other entries were written).
+
+        The bytes are those :meth:`open` writes for the same content: a ZIP64 data descriptor
+        after the data.
+        """
+        self._check_writable()
+        encoded = name.encode("utf-8")
+        offset = self._offset
+        flags = _FLAG_UTF8 | _FLAG_DESCRIPTOR
+        self._local_header(encoded, flags, _DEFLATED, 0, _ZIP64_EXTRA_LOCAL.pack(0x0001, 16, 0, 0))
+        for chunk in entry.chunks():
+            self._emit(chunk)
+        self._emit(_DATA_DESCRIPTOR64.pack(0x08074B50, entry.crc, entry.compressed, entry.size))
+        self._record(encoded, flags, _DEFLATED, entry.crc, entry.compressed, entry.size, offset)
 
     @contextmanager
     def open(self, name: str) -> Iterator[_Entry]:
@@ -167,6 +219,7 @@ class ZipStream:
         """Write the central directory and the ZIP64 end records."""
         self._check_writable()
         start = self._offset
+        self._spool_central()
         self._central.seek(0)
         while chunk := self._central.read(_CHUNK):
             self._emit(chunk)
@@ -189,12 +242,15 @@ class ZipStream:
                 0,
             )
         )
+        self._hand_on()
         self._closed = True
 
     def discard(self) -> None:
         """Drop the spooled directory without writing it (the upload is being aborted)."""
         if not self._central.closed:
             self._central.close()
+        self._central_buffer.clear()
+        self._pending.clear()
         self._closed = True
 
     def _check_writable(self) -> None:
