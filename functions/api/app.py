@@ -12,22 +12,13 @@ from aws_lambda_powertools.event_handler.openapi import models
 from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api import errors
+from api import errors, gate
 from api.dependencies import settings
 from api.public import DOCS, HEALTH, OPENAPI
 from api.routes import captures, exports, fields, schedules
 
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # Powertools documents request validation as 422 with these schemas; this API answers it with 400 and Error.
 POWERTOOLS_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
-
-
-def body_bytes(event: Mapping[str, Any]) -> int:
-    """The size of the request body as the client sent it."""
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        return len(body.rstrip("=")) * 3 // 4
-    return len(body.encode("utf-8"))
 
 
 def operations(document: OpenAPI) -> Iterator[models.Operation]:
@@ -50,13 +41,12 @@ def without_validation_422(document: OpenAPI) -> OpenAPI:
 
 
 class ExportApi(APIGatewayHttpResolver):
-    """The HTTP API resolver: refuses an oversize body before any route parses it; documents no 422."""
+    """The HTTP API resolver: refuses a body it cannot take before any route parses it; documents no 422."""
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-        limit = settings().MAX_BODY_BYTES
-        method = event.get("requestContext", {}).get("http", {}).get("method", "")
-        if method in BODY_METHODS and body_bytes(event) > limit:
-            return errors.lambda_result(errors.PayloadTooLarge(limit))
+        refused = gate.refusal(event, max_bytes=settings().MAX_BODY_BYTES)
+        if refused is not None:
+            return errors.lambda_result(refused)
         return super().resolve(event, context)
 
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -9,10 +10,14 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
+from api.errors import UnusableSubject
 from exporter.jobs.model import Caller
 from exporter.settings import ADMIN_GROUP
 
 GROUP_CLAIMS = ("cognito:groups", "groups")
+# The longest user id the jobs table stores (exports.creator_id, shared_exports.user_id).
+MAX_USER_ID = 256
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def groups(claims: Mapping[str, Any]) -> list[str]:
@@ -32,11 +37,14 @@ def groups(claims: Mapping[str, Any]) -> list[str]:
 
 
 def current_caller(router: BaseRouter) -> Caller:
-    """The caller of the request ``router`` is answering; 401 without a subject."""
+    """The caller of the request ``router`` is answering; 401 without a subject, or one that is no user id."""
     event = cast(APIGatewayProxyEventV2, router.current_event)
     authorizer = event.request_context.authorizer
     claims = (authorizer.jwt_claim if authorizer else None) or {}
     subject = claims.get("sub")
     if not subject:
         raise UnauthorizedError("Unauthorized")
-    return Caller(user_id=str(subject), is_admin=ADMIN_GROUP in groups(claims))
+    user_id = str(subject)
+    if len(user_id) > MAX_USER_ID or _UNSTORABLE.search(user_id):
+        raise UnusableSubject(user_id)
+    return Caller(user_id=user_id, is_admin=ADMIN_GROUP in groups(claims))

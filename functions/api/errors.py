@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
+from api.gate import PayloadTooLarge, UnreadableBody, UnsupportedBody
 from exporter.errors import (
     CapturesUnavailable,
     Conflict,
@@ -35,24 +36,24 @@ class Error(BaseModel):
     status: int
 
 
-class PayloadTooLarge(Exception):
-    """The request body is larger than ``MAX_BODY_BYTES``; refused before any route reads it."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"request body is larger than {limit} bytes")
+class UnusableSubject(Exception):
+    """The token is valid but its subject cannot be a user id (NUL, an unpaired surrogate, too long): 401."""
 
 
 # exception → (status, message); a message of None means the exception's own description.
 ERRORS: dict[type[Exception], tuple[HTTPStatus, str | None]] = {
     RequestValidationError: (HTTPStatus.BAD_REQUEST, None),
     InvalidRequest: (HTTPStatus.BAD_REQUEST, None),
+    UnreadableBody: (HTTPStatus.BAD_REQUEST, None),
     UnauthorizedError: (HTTPStatus.UNAUTHORIZED, "Unauthorized"),
+    UnusableSubject: (HTTPStatus.UNAUTHORIZED, "the token's subject (sub) is not a usable user id"),
     NotAllowed: (HTTPStatus.FORBIDDEN, None),
     ExportNotFound: (HTTPStatus.NOT_FOUND, "export not found"),
     NotFoundError: (HTTPStatus.NOT_FOUND, "Not Found"),
     Conflict: (HTTPStatus.CONFLICT, None),
     PayloadTooLarge: (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, None),
     RequestUnsupportedContentType: (HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "the request body must be application/json"),
+    UnsupportedBody: (HTTPStatus.UNSUPPORTED_MEDIA_TYPE, None),
     EnqueueFailed: (HTTPStatus.SERVICE_UNAVAILABLE, None),
     CapturesUnavailable: (HTTPStatus.SERVICE_UNAVAILABLE, None),
     ScheduleNotFound: (HTTPStatus.NOT_FOUND, "schedule not found"),
@@ -60,7 +61,13 @@ ERRORS: dict[type[Exception], tuple[HTTPStatus, str | None]] = {
 }
 
 # What any route with a request body may answer besides its own errors.
-BODY_ERRORS: tuple[type[Exception], ...] = (RequestValidationError, PayloadTooLarge, RequestUnsupportedContentType)
+BODY_ERRORS: tuple[type[Exception], ...] = (
+    RequestValidationError,
+    UnreadableBody,
+    PayloadTooLarge,
+    RequestUnsupportedContentType,
+    UnsupportedBody,
+)
 
 
 @singledispatch

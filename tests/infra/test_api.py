@@ -18,6 +18,16 @@ KNOWN_AUTHORIZED = {
     "DELETE /exports/{export_id}",
     "POST /exports/{export_id}/share",
     "POST /exports/{export_id}/unshare",
+    "POST /schedules",
+    "GET /schedules",
+    "GET /schedules/{schedule_id}",
+    "PATCH /schedules/{schedule_id}",
+    "DELETE /schedules/{schedule_id}",
+    "POST /schedules",
+    "GET /schedules",
+    "GET /schedules/{schedule_id}",
+    "PATCH /schedules/{schedule_id}",
+    "DELETE /schedules/{schedule_id}",
     *(
         f"{method} {prefix}{path}"
         for prefix in ("/captures", "/dataset-exporter/v1/captures")
