@@ -63,6 +63,10 @@ class ServiceEnvironment:
             "SOURCE_BUCKET": self.store.source_bucket.bucket_name,
         }
 
+    def fire(self) -> dict[str, str]:
+        """``FireSettings``: the schedule fire function writes job rows and their first message."""
+        return self._export_store()
+
     def sweeper(self) -> dict[str, str]:
         return {**self._export_store(), "DLQ_URL": self.jobs.dead_letter_queue.queue_url}
 

@@ -20,6 +20,7 @@ from infra.nag import acknowledge, finding_resource
 from infra.network import Network
 from infra.operations import Operations
 from infra.queue import JobQueue
+from infra.schedules import Schedules
 from infra.storage import OUTPUTS_PREFIX, ExportStore
 from infra.web import Web, execute_api_origin
 from infra.workers import Worker
@@ -80,29 +81,36 @@ class ExportServiceStack(Stack):
             cache=cache,
             environment=environment,
         )
+        schedules = Schedules(self, "Schedules", config=config, factory=factory, jobs=jobs, environment=environment)
         api_function = factory.create(
             self,
             "ApiFunction",
             handler="api.handler.lambda_handler",
             sizing=config.api,
-            environment=environment.api(),
+            environment={**environment.api(), **schedules.api_environment()},
             description="Export service HTTP API",
         )
         api = Api(self, "Api", config=config, identity=identity, handler=api_function, ui_origins=[web.url])
         web.publish(api_url=api.url, auth=identity.web_auth(web.sign_in_url))
 
         # Wiring: data access, queues, objects.
-        proxied = {"ApiFunction": api_function, **{f.node.id: f for f in worker.functions}, "Capture": capture.function}
+        proxied = {
+            "ApiFunction": api_function,
+            **{f.node.id: f for f in worker.functions},
+            "Capture": capture.function,
+            "ScheduleFire": schedules.function,
+        }
         for name, fn in proxied.items():
             database.secret.grant_read(fn)
             database.allow_through_proxy(fn, f"{name} to RDS Proxy")
         jobs.queue.grant_send_messages(api_function)
         jobs.capture_queue.grant_send_messages(api_function)
+        schedules.grant_manage(api_function)
         store.grant_serve_outputs(api_function)
         for writer in (worker.function, capture.function):
             store.grant_write_outputs(writer)
         store.grant_read_source(worker.function)
-        migrations.run_before(api_function, *worker.functions, capture.function)
+        migrations.run_before(api_function, *worker.functions, capture.function, schedules.function)
 
         Operations(
             self,

@@ -23,11 +23,6 @@ KNOWN_AUTHORIZED = {
     "GET /schedules/{schedule_id}",
     "PATCH /schedules/{schedule_id}",
     "DELETE /schedules/{schedule_id}",
-    "POST /schedules",
-    "GET /schedules",
-    "GET /schedules/{schedule_id}",
-    "PATCH /schedules/{schedule_id}",
-    "DELETE /schedules/{schedule_id}",
     *(
         f"{method} {prefix}{path}"
         for prefix in ("/captures", "/dataset-exporter/v1/captures")

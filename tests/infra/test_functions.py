@@ -6,6 +6,7 @@ EXPECTED_HANDLERS = {
     "worker.sweeper.lambda_handler",
     "migrate.handler.lambda_handler",
     "capture.handler.lambda_handler",
+    "scheduler.handler.lambda_handler",
 }
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "DATABASE_SECRET_ARN"}
 STORE_ENV = {"DATABASE_HOST", "S3_BUCKET", "SQS_QUEUE_URL", "MAX_RETRIES", "EXPORT_EXPIRATION_DAYS"}
@@ -54,7 +55,13 @@ def test_given_each_function_then_it_reads_the_settings_its_model_declares(dev) 
         "MAX_BODY_BYTES",
         "CAPTURE_QUEUE_URL",
         "CAPTURE_MAX_SECONDS",
+        "MAX_SCHEDULES_PER_USER",
+        "SCHEDULE_GROUP",
+        "SCHEDULE_TARGET_ARN",
+        "SCHEDULE_ROLE_ARN",
+        "SCHEDULE_DLQ_ARN",
     }
+    assert set(env("scheduler.handler.lambda_handler")) == COMMON_ENV | STORE_ENV
     assert set(worker) == COMMON_ENV | STORE_ENV | {"SOURCE_BUCKET", "LEASE_SECONDS", "RETRY_BACKOFF_SECONDS"}
     assert set(sweeper) == COMMON_ENV | STORE_ENV | {"DLQ_URL"}
     assert set(migrate) == COMMON_ENV | {"MIGRATIONS_DIGEST"}
