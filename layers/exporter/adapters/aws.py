@@ -14,7 +14,11 @@ from botocore.config import Config
 from ..settings import CaptureSettings
 
 _BOTO_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30, signature_version="s3v4"
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=5,
+    read_timeout=30,
+    signature_version="s3v4",
+    max_pool_connections=32,  # an export fetches its images 16 at a time (exports.archive.IMAGE_FETCHERS)
 )
 
 

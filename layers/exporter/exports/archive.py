@@ -40,6 +40,8 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9_-](?:[A-Za-z0-9._-]*[A-Za-z0-9_-])?")
 MISSING_LISTED_AT_MOST = 1000
 # Deflating a few hundred bytes costs more time than the bytes it saves: store small entries.
 _COMPRESS_ABOVE = 1024
+# Images fetched at once (the boto3 clients' connection pool is sized for it, in adapters.aws).
+IMAGE_FETCHERS = 16
 
 Rows = Iterable[tuple[str, dict[str, Any]]]
 

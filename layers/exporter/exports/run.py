@@ -15,7 +15,7 @@ import psycopg2.extensions
 from ..adapters.ports import ObjectStore
 from ..jobs.kind import Artefact, JobRun
 from ..output.zipstream import ZipStream
-from .archive import ArchiveStats, CsvTable, write_ads, write_csv, write_details
+from .archive import IMAGE_FETCHERS, ArchiveStats, CsvTable, write_ads, write_csv, write_details
 from .model import ExportParameters
 from .observations import ObservationsSnapshot
 from .query import compile_query
@@ -28,7 +28,7 @@ class QueryExportRun:
     reader: Callable[[], psycopg2.extensions.connection]  # a connection for the read snapshot
     images: ObjectStore  # the source bucket
     fetch_batch_rows: int
-    image_fetchers: int = 16  # images fetched at once, ahead of the row being written
+    image_fetchers: int = IMAGE_FETCHERS  # images fetched at once, ahead of the row being written
 
     def __call__(self, run: JobRun) -> Artefact:
         params = run.export.parameters
