@@ -62,6 +62,9 @@ _IDENTITY = re.compile(
 # A string without a digit, a colon or an at sign holds no identity this module knows (cheap pre-check).
 _MAYBE = re.compile(r"[0-9:@]")
 _DIGITS_15 = re.compile(r"[0-9]{15}")
+# The caches are bounded (memory must not grow with the capture); only short strings are kept.
+_CACHED_AT_MOST = 100_000
+_CACHED_TEXT_LENGTH = 64
 _KIND_OF_KEY = {"supi": "imsi", "imsi": "imsi", "gpsi": "msisdn", "msisdn": "msisdn", "pei": "imei", "imei": "imei"}
 
 
@@ -111,6 +114,8 @@ class Masker:
         self._salt = salt
         self._json_keys = frozenset(k.lower() for k in json_keys)
         self._cache: dict[str, str] = {}
+        self._texts: dict[str, str] = {}  # masked text of short strings: a subscriber's values repeat
+        self._masked_keys: dict[str, bool] = {}
 
     def for_capture(self, capture_id: str, *, link_across_captures: bool) -> Masker:
         """A masker salted with ``capture_id`` unless pseudonyms link across captures."""
@@ -121,12 +126,17 @@ class Masker:
         if cached is None:
             digest = hmac.new(self._key, self._salt + b"\x00" + canonical.encode("utf-8"), hashlib.sha256)
             cached = PSEUDONYM_PREFIX + digest.hexdigest()[:PSEUDONYM_HEX]
-            if len(self._cache) < 100_000:  # bounded: memory must not grow with the capture
+            if len(self._cache) < _CACHED_AT_MOST:  # bounded: memory must not grow with the capture
                 self._cache[canonical] = cached
         return cached
 
     def is_masked_key(self, key: str) -> bool:
-        return key.lower() in self._json_keys
+        masked = self._masked_keys.get(key)
+        if masked is None:
+            masked = key.lower() in self._json_keys
+            if len(self._masked_keys) < _CACHED_AT_MOST:
+                self._masked_keys[key] = masked
+        return masked
 
     def _replace(self, match: re.Match[str]) -> str:
         found = _canonical(match)
@@ -137,9 +147,14 @@ class Masker:
 
     def mask_text(self, text: str) -> str:
         """``text`` with every identity in it replaced by its pseudonym."""
-        if not _MAYBE.search(text):
-            return text
-        return _IDENTITY.sub(self._replace, text)
+        if len(text) > _CACHED_TEXT_LENGTH:
+            return _IDENTITY.sub(self._replace, text) if _MAYBE.search(text) else text
+        masked = self._texts.get(text)
+        if masked is None:
+            masked = _IDENTITY.sub(self._replace, text) if _MAYBE.search(text) else text
+            if len(self._texts) < _CACHED_AT_MOST:
+                self._texts[text] = masked
+        return masked
 
     def first_identity(self, text: str) -> str | None:
         """The pseudonym of the first identity in ``text``, if any."""
