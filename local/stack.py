@@ -26,7 +26,7 @@ import boto3
 
 from exporter.adapters.postgres import apply_migrations, connect_url
 from exporter.settings import DEFAULTS
-from local import demo_data, gateway
+from local import demo_data, gateway, schedule_source
 from local.identity import AUDIENCE, KEY_FILE, LocalIssuer, load_or_create_key
 from local.services import (
     AwsResources,
@@ -228,6 +228,9 @@ def run(stop: threading.Event) -> None:
             conn.close()
         seed_demo_data(database_url, aws)
         os.environ.update(handler_environment(database_url, redis_url, aws))
+        os.environ.update(schedule_source.prepare(moto.endpoint_url, aws.dlq_arn))
+        scheduler = schedule_source.start_process()  # moto never fires schedules: this process does
+        running.callback(stop_worker_process, scheduler, schedule_source.STOP_SECONDS)
 
         server = gateway.bind(int(os.environ.get("API_PORT", "8080")))
         running.callback(server.server_close)
