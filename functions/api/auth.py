@@ -47,4 +47,5 @@ def current_caller(router: BaseRouter) -> Caller:
     user_id = str(subject)
     if len(user_id) > MAX_USER_ID or _UNSTORABLE.search(user_id):
         raise UnusableSubject(user_id)
-    return Caller(user_id=user_id, is_admin=ADMIN_GROUP in groups(claims))
+    member_of = groups(claims)
+    return Caller(user_id=user_id, is_admin=ADMIN_GROUP in member_of, groups=tuple(member_of))

@@ -61,3 +61,11 @@ class UploadTooLarge(ExportError):
 
 class ApplicationsUnavailable(ExportError):
     """Application sources are not configured on this deployment (no event bus): 503."""
+
+
+class DatasetNotFound(ExportError):
+    """No such dataset, or the caller is in none of its groups (the two are indistinguishable: 404)."""
+
+
+class InvalidDataset(ExportError):
+    """A dataset folder is malformed; the message names the folder and the problem (fails synth and the tests)."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Union
 from pydantic import BaseModel
 
 from .captures.kind import CAPTURE
+from .datasets.kind import DATASET
 from .exports.kind import QUERY_EXPORT
 from .jobs.kind import JobKind
 from .jobs.model import Kind
@@ -19,6 +20,7 @@ from .jobs.model import Kind
 KINDS: dict[Kind, JobKind] = {
     QUERY_EXPORT.kind: QUERY_EXPORT,
     CAPTURE.kind: CAPTURE,
+    DATASET.kind: DATASET,
 }
 
 

@@ -69,7 +69,7 @@ def download_url(export: Export, *, now: datetime, store: ObjectStore, ttl_secon
     """A fresh presigned URL when the export is completed and not expired."""
     if export.s3_key is None or export.status_at(now) is not Status.COMPLETED:
         return None
-    filename = kind_of(export.kind).output.filename(export)
+    filename = kind_of(export.kind).output_of(export).filename(export)
     return store.download_url(export.s3_key, filename=filename, ttl_seconds=ttl_seconds)
 
 

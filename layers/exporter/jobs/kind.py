@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from .keys import output_key
 from .model import Export, Kind
 
 
@@ -34,9 +35,14 @@ class Output:
     extension: str  # "zip", "csv", "csv.gz" ...
     content_type: str
     filename_prefix: str  # the download is "{prefix}_{export_id}.{extension}"
+    # The object's key, from the job and the extension; None: ``jobs.keys.output_key``. Deterministic either way.
+    key: Callable[[Export, str], str] | None = None
 
     def filename(self, export: Export) -> str:
         return f"{self.filename_prefix}_{export.export_id}.{self.extension}"
+
+    def object_key(self, export: Export) -> str:
+        return (self.key or output_key)(export, self.extension)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,12 @@ class Artefact:
     details: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
     log: dict[str, Any] = field(default_factory=dict)  # extra fields for the "completed" log line
+    # Run once the object is complete in S3, before the job completes, with its size; returns details to add.
+    # It must be safe to run again: a run killed after it may be retried (see ``kept_size``).
+    after_upload: Callable[[int], dict[str, Any]] | None = None
+    # An earlier run of this job completed the object (of this size) and its ``after_upload``: keep that
+    # object, write no new one, and complete the job.
+    kept_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,8 @@ class JobKind:
     # The message that (re)runs a job's current attempt, for the sweeper; None: never resent, because
     # a late start would be another job (a capture's window is "from now") — a stale one is failed.
     message_for: Callable[[Export], BaseModel] | None = None
+    # The file of one job when it depends on the job's parameters (a dataset's format); None: ``output``.
+    output_for: Callable[[Export], Output] | None = None
     # Its pending jobs wait on outside input (other services' uploads) for as long as the kind allows: the
     # sweeper's stale-pending resend leaves them to the kind's own sweep.
     waits_for_input: bool = False
@@ -116,3 +130,6 @@ class JobKind:
     metric: str = "Exports"
     rows_metric: str = "RowsExported"
     bytes_metric: str = "BytesExported"
+
+    def output_of(self, export: Export) -> Output:
+        return self.output_for(export) if self.output_for else self.output

@@ -9,7 +9,7 @@ deleted while it ran leaves no object behind.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -19,8 +19,7 @@ from aws_lambda_powertools import Logger
 from ..adapters.ports import MessageQueue, ObjectStore
 from ..adapters.sqs import MAX_DELAY_SECONDS
 from ..output.multipart import MultipartSink
-from .keys import output_key
-from .kind import Artefact, Body, JobKind, LeaseLost, Waiting
+from .kind import Artefact, Body, JobKind, LeaseLost, Output, Waiting
 from .model import Export, JobMessage
 from .repository import JobsRepository
 from .views import export_details
@@ -135,9 +134,10 @@ def run_job(
         return RunResult(Outcome.FAILED)
     logger.info(f"{kind.noun} claimed", extra={"attempt": message.attempt, "max_retries": message.max_retries})
     started = time.monotonic()
-    key = output_key(export, kind.output.extension)
+    output = kind.output_of(export)
+    key = output.object_key(export)
     try:
-        result, size = _write(export, kind, body, ports, config, owner, key)
+        result, size = _write(export, output, body, ports, config, owner, key)
     except LeaseLost:
         logger.warning(f"lease lost: another run owns this {kind.noun} now, or it was deleted")
         return RunResult(Outcome.LEASE_LOST)
@@ -166,26 +166,32 @@ def run_job(
 
 
 def _write(
-    export: Export, kind: JobKind, body: Body, ports: LifecyclePorts, config: LifecycleConfig, owner: str, key: str
+    export: Export, output: Output, body: Body, ports: LifecyclePorts, config: LifecycleConfig, owner: str, key: str
 ) -> tuple[Artefact | Waiting, int]:
-    """Run the body into a new multipart upload of ``key``; the upload is aborted unless it completes."""
+    """Run the body into a new multipart upload of ``key``; the upload is aborted unless it completes.
+
+    Once the object is complete, the artefact's ``after_upload`` runs (archive-then-delete).
+    """
     sink = MultipartSink(
         ports.store,
         key,
         part_size=config.part_size_bytes,
-        content_type=kind.output.content_type,
-        content_disposition=f'attachment; filename="{kind.output.filename(export)}"',
+        content_type=output.content_type,
+        content_disposition=f'attachment; filename="{output.filename(export)}"',
     )
     try:
         run = _Run(export, LeaseHeartbeat(ports.jobs, export, owner, config), sink, config.expiration_days)
         result = body(run)
-        if isinstance(result, Waiting):
+        if isinstance(result, Waiting) or (result.kept_size is not None):
             sink.abort()
-            return result, 0
-        return result, sink.complete()
+            return result, 0 if isinstance(result, Waiting) else int(result.kept_size or 0)
+        size = sink.complete()
     except BaseException:
         sink.abort()
         raise
+    if result.after_upload is None:
+        return result, size
+    return replace(result, details={**result.details, **result.after_upload(size)}), size
 
 
 def _wait(export: Export, ports: LifecyclePorts, owner: str, waiting: Waiting) -> RunResult:

@@ -26,12 +26,13 @@ class Kind(StrEnum):
 
 
 class Caller(BaseModel):
-    """Who is asking: the JWT subject, and whether they belong to the admin group."""
+    """Who is asking: the JWT subject, whether they belong to the admin group, and their groups."""
 
     model_config = ConfigDict(frozen=True)
 
     user_id: str
     is_admin: bool = False
+    groups: tuple[str, ...] = ()  # the identity provider's groups (decide which datasets one may run)
 
 
 class Progress(BaseModel):

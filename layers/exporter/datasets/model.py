@@ -1,0 +1,30 @@
+"""A dataset job's parameters (stored on the row, immutable) and its queue message."""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DatasetParameters(BaseModel):
+    """Which dataset, with which parameter values (canonical text), in which format, from which database."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dataset: str = Field(description="The dataset's name (its folder)")
+    parameters: dict[str, str | int] = Field(default_factory=dict, description="The values, defaults filled in")
+    format: str = Field(default="csv.gz", description="csv.gz, csv or jsonl.gz")
+    source: str | None = Field(default=None, description="Another database by name; null: the service's own")
+
+
+class DatasetMessage(BaseModel):
+    """One attempt of a dataset job, on the job queue beside the query exports' messages."""
+
+    kind: Literal["dataset"] = "dataset"
+    export_id: UUID
+    creator_id: str
+    dataset: str
+    attempt: int = Field(ge=1)
+    max_retries: int = Field(ge=0)
