@@ -101,6 +101,7 @@ def service_env(
         api_deps.dependencies,
         worker_deps.settings,
         worker_deps.worker,
+        worker_deps.dataset_worker,
         worker_deps.sweeper_settings,
         worker_deps.sweeper,
         capture_deps.settings,

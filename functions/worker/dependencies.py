@@ -10,12 +10,20 @@ from typing import Any
 from exporter.adapters import aws, postgres
 from exporter.adapters.s3 import S3Store
 from exporter.adapters.sqs import JobQueue
+from exporter.datasets.catalogue import load_catalogue
+from exporter.datasets.kind import DATASET
+from exporter.datasets.run import DatasetRun
+from exporter.datasets.sources import DatasetSources
 from exporter.exports.kind import QUERY_EXPORT
 from exporter.exports.run import QueryExportRun
+from exporter.jobs.kind import JobKind
 from exporter.jobs.lifecycle import LifecycleConfig, LifecyclePorts
 from exporter.jobs.records import KindWorker
 from exporter.jobs.repository import JobsRepository
 from exporter.settings import SweeperSettings, WorkerSettings, load
+
+# The kinds whose jobs go on the job queue, run by this function.
+WORKER_KINDS: tuple[JobKind, ...] = (QUERY_EXPORT, DATASET)
 
 
 @cache
@@ -23,29 +31,50 @@ def settings() -> WorkerSettings:
     return load(WorkerSettings, os.environ)
 
 
+def lifecycle() -> tuple[LifecyclePorts, LifecycleConfig]:
+    config = settings()
+    ports = LifecyclePorts(
+        jobs=JobsRepository(postgres.database(config)),
+        store=S3Store(aws.client("s3"), config.S3_BUCKET),
+        queue=JobQueue(aws.client("sqs"), config.SQS_QUEUE_URL),
+    )
+    return ports, LifecycleConfig(
+        lease_seconds=config.LEASE_SECONDS,
+        progress_interval_seconds=config.PROGRESS_INTERVAL_SECONDS,
+        part_size_bytes=config.PART_SIZE_BYTES,
+        expiration_days=config.EXPORT_EXPIRATION_DAYS,
+        retry_backoff_seconds=config.RETRY_BACKOFF_SECONDS,
+    )
+
+
 @cache
 def worker() -> KindWorker:
     config = settings()
-    s3 = aws.client("s3")
     reader = postgres.database(config)  # a second connection: the read snapshot of an export
+    ports, lifecycle_config = lifecycle()
     return KindWorker(
         kind=QUERY_EXPORT,
         body=QueryExportRun(
-            reader=reader.connection, images=S3Store(s3, config.SOURCE_BUCKET), fetch_batch_rows=config.FETCH_BATCH_ROWS
+            reader=reader.connection,
+            images=S3Store(aws.client("s3"), config.SOURCE_BUCKET),
+            fetch_batch_rows=config.FETCH_BATCH_ROWS,
         ),
-        ports=LifecyclePorts(
-            jobs=JobsRepository(postgres.database(config)),
-            store=S3Store(s3, config.S3_BUCKET),
-            queue=JobQueue(aws.client("sqs"), config.SQS_QUEUE_URL),
-        ),
-        config=LifecycleConfig(
-            lease_seconds=config.LEASE_SECONDS,
-            progress_interval_seconds=config.PROGRESS_INTERVAL_SECONDS,
-            part_size_bytes=config.PART_SIZE_BYTES,
-            expiration_days=config.EXPORT_EXPIRATION_DAYS,
-            retry_backoff_seconds=config.RETRY_BACKOFF_SECONDS,
-        ),
+        ports=ports,
+        config=lifecycle_config,
     )
+
+
+@cache
+def dataset_worker() -> KindWorker:
+    config = settings()
+    sources = DatasetSources.from_settings(config)  # connections of their own: a delete holds its snapshot
+    ports, lifecycle_config = lifecycle()
+    body = DatasetRun(load_catalogue(config.DATASETS_PATH), sources.connection, gzip_level=config.DATASET_GZIP_LEVEL)
+    return KindWorker(kind=DATASET, body=body, ports=ports, config=lifecycle_config)
+
+
+def workers() -> tuple[KindWorker, ...]:
+    return (worker(), dataset_worker())
 
 
 @dataclass(frozen=True)

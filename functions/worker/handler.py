@@ -1,6 +1,8 @@
-"""Worker Lambda: SQS batch → one query-export attempt per record, partial batch failures."""
+"""Worker Lambda: SQS batch → one job attempt per record (query exports and datasets), partial batch failures."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -9,29 +11,31 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
-from exporter.exports.model import ExportMessage
-from worker.dependencies import settings, worker
+from exporter.jobs.records import message_union, worker_for
+from worker.dependencies import WORKER_KINDS, settings, workers
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 settings()  # validated at cold start: a bad configuration fails the init, not the first record
 
-
-class ExportMessageRecord(SqsRecordModel):
-    body: Json[ExportMessage]  # type: ignore[assignment]  # malformed: a batch item failure → retried → DLQ
+JobMessage: Any = message_union(WORKER_KINDS)  # seed 003's ExportMessage, or a kind's message with its "kind"
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=ExportMessageRecord)
+class JobMessageRecord(SqsRecordModel):
+    body: Json[JobMessage]  # type: ignore[assignment]  # malformed: a batch item failure → retried → DLQ
+
+
+processor = BatchProcessor(event_type=EventType.SQS, model=JobMessageRecord)
 
 
 @tracer.capture_method
-def run_export_record(record: ExportMessageRecord) -> str:
-    return worker().run(record.body, record.messageId, metrics).outcome.value
+def run_job_record(record: JobMessageRecord) -> str:
+    return worker_for(workers(), record.body).run(record.body, record.messageId, metrics).outcome.value
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=run_export_record, processor=processor, context=context)
+    return process_partial_response(event=event, record_handler=run_job_record, processor=processor, context=context)

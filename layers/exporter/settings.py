@@ -42,6 +42,9 @@ class ExportStoreSettings(DatabaseSettings):
     SQS_QUEUE_URL: str = Field(min_length=1)
     MAX_RETRIES: int = Field(default=3, ge=0, le=20)
     EXPORT_EXPIRATION_DAYS: int = Field(default=7, ge=1, le=3650)
+    # The dataset folders (datasets/<name>/) shipped with the functions, relative to the working directory
+    # (the function's root in Lambda, the repository locally); a missing folder means no datasets.
+    DATASETS_PATH: str = Field(default="datasets", min_length=1)
 
 
 # A capture window must fit in one Lambda run (15 minutes) with time to finish the upload.
@@ -88,6 +91,10 @@ class WorkerSettings(ExportStoreSettings):
     PART_SIZE_BYTES: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
     FETCH_BATCH_ROWS: int = Field(default=2000, ge=1, le=100_000)
     RETRY_BACKOFF_SECONDS: int = Field(default=30, ge=0, le=900)
+    # Other databases a dataset may read (dataset.toml's ``source``): JSON {name: Secrets Manager secret ARN
+    # (RDS shape) or postgresql:// URL}. A dataset without a source reads the service's own database.
+    DATASET_SOURCES: str | None = None
+    DATASET_GZIP_LEVEL: int = Field(default=6, ge=1, le=9)
 
 
 class SweeperSettings(ExportStoreSettings):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Annotated, Any, Union
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import Discriminator, Tag
 
 from .kind import Body, JobKind
 from .lifecycle import LifecycleConfig, LifecyclePorts, Outcome, RunResult, run_job
-from .model import JobMessage
+from .model import JobMessage, Kind
 
 logger = Logger(child=True)
 
@@ -46,3 +49,21 @@ class KindWorker:
 
 def outcome_metric(kind: JobKind, outcome: Outcome) -> str:
     return _SHARED.get(outcome) or f"{kind.metric}{_SUFFIX[outcome]}"
+
+
+def message_kind(value: Any) -> str:
+    """Which kind a queue message is for: its ``kind`` field; without one, a query export (seed 003's payload)."""
+    if isinstance(value, dict):
+        return str(value.get("kind") or Kind.QUERY.value)
+    return str(getattr(value, "kind", None) or Kind.QUERY.value)
+
+
+def message_union(kinds: Sequence[JobKind]) -> Any:
+    """The model of a message for any of ``kinds`` on one queue, told apart by :func:`message_kind`."""
+    tagged = tuple(Annotated[k.message, Tag(k.kind.value)] for k in kinds)
+    return Annotated[Union[tagged], Discriminator(message_kind)]  # noqa: UP007
+
+
+def worker_for(workers: Sequence[KindWorker], message: object) -> KindWorker:
+    """The worker of the kind whose message ``message`` is."""
+    return next(w for w in workers if isinstance(message, w.kind.message))

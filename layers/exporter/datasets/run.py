@@ -1,0 +1,141 @@
+"""The body of a dataset job: PostgreSQL writes the file (COPY … TO STDOUT), gzip streams it into the upload.
+
+Memory stays flat whatever the size: psycopg2 hands each row COPY sends to :class:`GzipRows`,
+which deflates it into the multipart sink in blocks. Parameters are bound by ``mogrify``.
+A dataset with a ``delete.sql`` returns a :class:`~exporter.datasets.archive.DeleteExported` as
+its ``after_upload`` (see :mod:`exporter.datasets.archive`).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg2.extensions
+from aws_lambda_powertools import Logger
+
+from ..jobs.kind import Artefact, Heartbeat, JobRun, Sink
+from .archive import DeleteExported, finished_deletion, release
+from .catalogue import Catalogue, Dataset, Format
+from .model import DatasetParameters
+from .parameters import bound
+from .sql import copy_csv, copy_jsonl
+
+logger = Logger(child=True)
+
+DEFAULT_GZIP_LEVEL = 6
+_BLOCK = 256 * 1024  # rows are gathered into blocks this large before they are deflated
+_GZIP_WBITS = 31  # zlib's gzip container
+
+
+class GzipRows:
+    """The file object ``copy_expert`` writes into: counts rows, deflates (or not) into ``sink`` by block."""
+
+    def __init__(self, sink: Sink, *, level: int | None, heartbeat: Callable[[int], None]) -> None:
+        self._sink, self._heartbeat = sink, heartbeat
+        self._deflate = zlib.compressobj(level, zlib.DEFLATED, _GZIP_WBITS) if level is not None else None
+        self._block: list[bytes] = []
+        self._held = 0
+        self.writes = 0
+
+    def write(self, data: bytes | str) -> int:
+        chunk = data.encode("utf-8") if isinstance(data, str) else data
+        self._block.append(chunk)
+        self._held += len(chunk)
+        self.writes += 1
+        if self._held >= _BLOCK:
+            self._flush()
+            self._heartbeat(self.writes)
+        return len(chunk)
+
+    def _flush(self) -> None:
+        raw = b"".join(self._block)
+        self._block.clear()
+        self._held = 0
+        out = self._deflate.compress(raw) if self._deflate is not None else raw
+        if out:
+            self._sink.write(out)
+
+    def close(self) -> None:
+        self._flush()
+        if self._deflate is not None:
+            self._sink.write(self._deflate.flush())
+
+
+Connect = Callable[[str | None], psycopg2.extensions.connection]
+
+
+@dataclass(frozen=True)
+class DatasetRun:
+    """The body: ``connect(source)`` gives the connection to a dataset's database (None: the service's)."""
+
+    catalogue: Catalogue
+    connect: Connect
+    gzip_level: int = DEFAULT_GZIP_LEVEL
+
+    def __call__(self, run: JobRun) -> Artefact:
+        parameters = run.export.parameters
+        assert isinstance(parameters, DatasetParameters)
+        dataset = self.catalogue.get(parameters.dataset)
+        conn = self.connect(parameters.source)
+        if not conn.closed and conn.status != psycopg2.extensions.STATUS_READY:
+            conn.rollback()  # a transaction an earlier run left open (its upload failed)
+        if dataset.delete is not None:
+            earlier = finished_deletion(conn, run.export.export_id)
+            if earlier is not None:
+                logger.info("archived and deleted by an earlier run; keeping its object", extra=earlier.details)
+                return Artefact(rows=earlier.rows_exported, details=earlier.details, kept_size=earlier.size_bytes)
+        return self._export(run, dataset, parameters, conn)
+
+    def _export(
+        self, run: JobRun, dataset: Dataset, parameters: DatasetParameters, conn: psycopg2.extensions.connection
+    ) -> Artefact:
+        values = bound(dataset.parameters, parameters.parameters)
+        fmt = Format(parameters.format)
+        conn.autocommit = False
+        conn.set_session(isolation_level="REPEATABLE READ", readonly=dataset.delete is None)
+        try:
+            rows = self._copy(run, conn, dataset, fmt, values)
+        except BaseException:
+            release(conn)
+            raise
+        details = _details(dataset, parameters, rows)
+        if dataset.delete is None:
+            release(conn)
+            return Artefact(rows=rows, details=details, after_upload=_size, log={"dataset": dataset.name})
+        deletion = DeleteExported(
+            conn, dataset.delete, values, run.export.export_id, dataset.name, rows, details, run.heartbeat
+        )
+        return Artefact(rows=rows, details=details, after_upload=deletion, log={"dataset": dataset.name})
+
+    def _copy(
+        self, run: JobRun, conn: psycopg2.extensions.connection, dataset: Dataset, fmt: Format, values: dict[str, Any]
+    ) -> int:
+        heartbeat: Heartbeat = run.heartbeat
+        writer = GzipRows(run.output, level=self.gzip_level if fmt.compressed else None, heartbeat=heartbeat)
+        with conn.cursor() as cur:
+            template = copy_jsonl(dataset.select) if fmt is Format.JSONL_GZ else copy_csv(dataset.select)
+            statement = cur.mogrify(template, values).decode("utf-8")
+            cur.copy_expert(statement, writer, size=_BLOCK)
+            rows = int(cur.rowcount)
+        writer.close()
+        heartbeat(rows, force=True)
+        return rows
+
+
+def _details(dataset: Dataset, parameters: DatasetParameters, rows: int) -> dict[str, Any]:
+    """What the job records: the dataset, its parameters and source, the rows (bytes once uploaded)."""
+    return {
+        "dataset": dataset.name,
+        "format": parameters.format,
+        "parameters": parameters.parameters,
+        "source": parameters.source or "service",
+        "deletes": dataset.deletes,
+        "rows": rows,
+    }
+
+
+def _size(size: int) -> dict[str, Any]:
+    return {"bytes": size}
