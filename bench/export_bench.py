@@ -19,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import images_bench
 from exporter.adapters.postgres import apply_migrations, connect_url
 from local.observations import insert_selected
 from local.services import LOCAL_AWS_ENV, create_aws_resources, free_port, start_postgres
@@ -135,7 +134,7 @@ def main() -> None:
                 pruned = run_child("copy-pruned", rows, env)
                 results[rows] = (worker, copy)
                 print_row(rows, worker, copy, pruned)
-            images_bench.main()
+            subprocess.run([sys.executable, "-m", "bench.images_bench"], env=env, check=True)
             if len(sizes) >= 2:
                 small, large = results[sizes[0]][0], results[sizes[-1]][0]
                 growth = large["peak_rss_mb"] / small["peak_rss_mb"] - 1
