@@ -17,6 +17,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -34,6 +35,8 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway HTTP API request payload quo
 DISCARD_AT_MOST = 64 * 1024 * 1024
 OPEN_PATHS = frozenset(path for _, path in PUBLIC_ROUTES)
 TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml", "+json", "+xml")
+# Connections the kernel queues before the server accepts them (capped by net.core.somaxconn).
+LISTEN_BACKLOG = 1024
 ACCOUNT_ID = "000000000000"
 API_ID = "local"
 
@@ -271,15 +274,40 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What http.server answers itself (501 unknown method, 414 long URI, 400, 431, 505), as the API's JSON."""
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        self.close_connection = True
+        reply = json_reply(code, {"message": message or phrase, "status": code})
+        self.send_response_only(code)
+        self.send_header("Date", self.date_time_string())
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED):
+            self.wfile.write(reply.body)
+        path = str(getattr(self, "path", "") or "-").partition("?")[0][:200]
+        log.info("%s %s %d user=-", self.command or "-", path, code)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: ``_serve`` logs one line per request instead."""
 
 
+class GatewayServer(ThreadingHTTPServer):
+    """A thread per connection, and a listen backlog a burst of clients fits in (``socketserver``'s is 5)."""
+
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+
 def bind(port: int) -> ThreadingHTTPServer:
     """A server socket on 127.0.0.1:``port`` (0 picks a free port); ``start`` serves it."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), GatewayRequestHandler)
-    server.daemon_threads = True
-    return server
+    return GatewayServer(("127.0.0.1", port), GatewayRequestHandler)
 
 
 def start(server: ThreadingHTTPServer, gateway: ApiGateway) -> threading.Thread:
