@@ -34,6 +34,7 @@ from uuid import UUID
 import boto3
 
 from exporter.jobs.model import Export, Status
+from local import inflight
 from local.event_source import EventSourceMapping, Handler, job_id
 
 log = logging.getLogger("local.capture")
@@ -195,6 +196,7 @@ def main() -> None:
     from local.stack import configure_logging
 
     configure_logging()
+    inflight.install()  # before the handler makes its boto3 clients
     container = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     run_capture_side(stop, container)
 

@@ -24,13 +24,14 @@ from typing import Any
 
 import boto3
 
+from local import faults, inflight
 from local.lambda_context import LocalLambdaContext
 
 log = logging.getLogger("local.worker")
 
 BATCH_SIZE = 5
 WAIT_SECONDS = 5  # long-poll, short enough for a prompt shutdown
-SWEEPER_INTERVAL_SECONDS = 60.0
+SWEEPER_INTERVAL_SECONDS = 10.0  # EventBridge runs it every few minutes in AWS; locally a lost job comes back sooner
 WORKER_FUNCTION = "export-service-worker"
 SWEEPER_FUNCTION = "export-service-sweeper"
 LOCAL_REGION = "us-east-1"
@@ -150,6 +151,10 @@ class EventSourceMapping:
 
     def deliver(self, messages: list[dict[str, Any]]) -> None:
         ids = [m["MessageId"] for m in messages]
+        held = [m["ReceiptHandle"] for m in messages]
+        journal = inflight.journal()
+        if journal is not None:
+            journal.received(self.queue_url, held)
         context = LocalLambdaContext(function_name=self.function_name, timeout_seconds=self.timeout_seconds)
         with self.container:
             try:
@@ -161,6 +166,8 @@ class EventSourceMapping:
                 failed = set(ids)
         done = [m for m in messages if m["MessageId"] not in failed]
         self.delete(done)
+        if journal is not None:
+            journal.settled(held)
         noun = "job" if self.label == "worker" else self.label
         for message in messages:
             outcome = "failed, will reappear" if message["MessageId"] in failed else "done"
@@ -194,7 +201,8 @@ class Schedule:
             with self.container:
                 try:
                     result = self.handler({}, LocalLambdaContext(function_name=self.function_name, timeout_seconds=300))
-                    log.info("sweeper: %s", result)
+                    if not isinstance(result, dict) or any(result.values()):
+                        log.info("sweeper: %s", result)
                 except Exception:
                     log.error("sweeper raised:\n%s", traceback.format_exc())
             self.runs += 1
@@ -212,7 +220,7 @@ def run_worker_side(stop: threading.Event) -> None:
         queue_url=os.environ["SQS_QUEUE_URL"],
         queue_arn=os.environ["LOCAL_QUEUE_ARN"],
         region=region,
-        handler=worker_handler,
+        handler=faults.wrap(worker_handler),
         container=container,
         stop=stop,
     )
@@ -238,6 +246,8 @@ def main() -> None:
     from local.stack import configure_logging
 
     configure_logging()
+    inflight.install()  # before the handlers make their boto3 clients
+    faults.install()
     run_worker_side(stop)
     log.info("worker stopped")
 

@@ -5,6 +5,7 @@ Each starts on loopback only and returns a handle with its address and a ``stop(
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -28,9 +29,29 @@ def free_port() -> int:
 class Postgres:
     url: str
     _server: Any = field(repr=False)
+    data_dir: Path | None = None
 
     def stop(self) -> None:
         self._server.cleanup()
+        if self.data_dir is not None and (self.data_dir / "postmaster.pid").exists():
+            stop_postgres(self.data_dir)  # restarted meanwhile: pgserver only stops the server it started
+
+
+def _pg_ctl(data_dir: Path, *args: str) -> None:
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+    user = "pgserver" if os.geteuid() == 0 else None  # as root, pgserver runs the server as this user
+    pg_ctl(["-w", "-m", "fast", *args], pgdata=data_dir, user=user, timeout=60)
+
+
+def restart_postgres(data_dir: Path) -> None:
+    """Restart the embedded server of ``data_dir`` (fast shutdown: open connections are dropped), like a reboot."""
+    _pg_ctl(data_dir, "-l", str(data_dir / "restart.log"), "restart")
+
+
+def stop_postgres(data_dir: Path) -> None:
+    with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+        _pg_ctl(data_dir, "stop")
 
 
 def start_postgres(data_dir: Path, *, keep: bool = False) -> Postgres:
@@ -42,7 +63,7 @@ def start_postgres(data_dir: Path, *, keep: bool = False) -> Postgres:
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir, cleanup_mode="stop" if keep else "delete")
-    return Postgres(url=server.get_uri(), _server=server)
+    return Postgres(url=server.get_uri(), _server=server, data_dir=data_dir if keep else None)
 
 
 @dataclass

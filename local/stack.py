@@ -37,6 +37,7 @@ from local.services import (
     start_redis,
     use_local_aws,
 )
+from local.supervisor import LambdaProcess, Supervisor
 
 log = logging.getLogger("local")
 
@@ -45,6 +46,9 @@ WORKER_STOP_SECONDS = 60
 CAPTURE_STOP_SECONDS = 20  # a capture container ends a running window after a few seconds (see capture_source)
 MASKING_KEY_FILE = "masking-key"
 DEFAULT_CAPTURE_CONCURRENCY = 2
+# The worker's lease locally: a job whose worker died is requeued by the sweeper within about
+# this long plus the sweeper's interval (AWS keeps the 120 s default).
+WORKER_LEASE_SECONDS = 30
 # Above the capture function's 15-minute timeout, as in AWS: a running window is never redelivered.
 CAPTURE_VISIBILITY_TIMEOUT_SECONDS = 16 * 60
 
@@ -136,16 +140,45 @@ def seed_demo_data(database_url: str, aws: AwsResources) -> None:
     )
 
 
-def start_worker_process() -> subprocess.Popen[bytes]:
+def resend_pending_jobs(database_url: str, queue_url: str) -> None:
+    """The sweeper, once, at start: moto starts empty, so the message of every pending job is sent again.
+
+    PostgreSQL keeps its data between runs of the stack but the moto server does not: without
+    this, a job left pending by the previous run would wait for the stale-pending sweep.
+    """
+    from exporter.adapters.postgres import Database
+    from exporter.adapters.sqs import JobQueue
+    from exporter.jobs.repository import JobsRepository
+    from exporter.jobs.sweeper import sweep
+
+    database = Database(lambda: connect_url(database_url))
+    try:
+        report = sweep(JobsRepository(database), JobQueue(boto3.client("sqs"), queue_url), stale_pending_seconds=0)
+    finally:
+        database.close()
+    if report.resent or report.failed or report.requeued:
+        log.info(
+            "jobs left by the previous run: %d resent, %d requeued, %d failed (captures are not resent)",
+            len(report.resent),
+            len(report.requeued),
+            len(report.failed),
+        )
+
+
+def worker_process(state: Path) -> LambdaProcess:
     """The SQS event source and the sweeper schedule, in a process of their own (see event_source)."""
-    return subprocess.Popen([sys.executable, "-m", "local.event_source"], env=dict(os.environ))
+    env = {**os.environ, "LEASE_SECONDS": os.environ.get("LEASE_SECONDS", str(WORKER_LEASE_SECONDS))}
+    return LambdaProcess("worker", [sys.executable, "-m", "local.event_source"], env, state / "lambda" / "worker.json")
 
 
-def start_capture_processes(count: int, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+def capture_processes(state: Path, count: int, env: dict[str, str]) -> list[LambdaProcess]:
     """``count`` warm containers of the capture function, each polling the capture queue (batch 1)."""
     return [
-        subprocess.Popen(  # noqa: S603 - this interpreter, a fixed module, a container number
-            [sys.executable, "-m", "local.capture_source", str(n)], env={**os.environ, **env}
+        LambdaProcess(
+            f"capture-{n}",
+            [sys.executable, "-m", "local.capture_source", str(n)],
+            {**os.environ, **env},
+            state / "lambda" / f"capture-{n}.json",
         )
         for n in range(1, count + 1)
     ]
@@ -239,17 +272,17 @@ def run(stop: threading.Event) -> None:
         gateway.start(server, gateway.ApiGateway(issuer, load_api_handler, API_FUNCTION))
         running.callback(server.shutdown)
 
-        worker = start_worker_process()
-        running.callback(stop_worker_process, worker)
+        resend_pending_jobs(database_url, aws.queue_url)
+        supervisor = Supervisor()
+        worker = supervisor.start(worker_process(state))
+        running.callback(lambda: stop_worker_process(worker.process) if worker.process else None)
         concurrency = int(os.environ.get("CAPTURE_CONCURRENCY", DEFAULT_CAPTURE_CONCURRENCY))
-        captures = start_capture_processes(
-            concurrency,
-            capture_environment(
-                aws, put_secret(moto.endpoint_url, "export-service/masking-key", load_or_create_masking_key(state))
-            ),
-        )
-        running.callback(stop_processes, captures, CAPTURE_STOP_SECONDS)
-        children = [worker, *captures]
+        masking_secret = put_secret(moto.endpoint_url, "export-service/masking-key", load_or_create_masking_key(state))
+        captures = [
+            supervisor.start(process)
+            for process in capture_processes(state, concurrency, capture_environment(aws, masking_secret))
+        ]
+        running.callback(lambda: stop_processes([c.process for c in captures if c.process], CAPTURE_STOP_SECONDS))
 
         info = StackInfo(
             api_url=api_url,
@@ -277,11 +310,7 @@ def run(stop: threading.Event) -> None:
         log.info("ready in %.1fs: API %s, endpoints in %s", time.monotonic() - started, api_url, state / "stack.json")
         log.info('token: curl -s -XPOST %s -d \'{"user_id": "alice"}\'', info.token_url)
         while not stop.wait(0.5):
-            exited = next((child for child in children if child.poll() is not None), None)
-            if exited is not None:
-                name = "worker" if exited is worker else "capture"
-                log.error("the %s process %d exited with %s; stopping", name, exited.pid, exited.returncode)
-                break
+            supervisor.check()  # a Lambda process that died is started again
         log.info("stopping")
     log.info("stopped")
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ import requests
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 180
 STOP_TIMEOUT_SECONDS = 90
+HEALTH_TIMEOUT_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,18 @@ class Stack:
 
     def url(self, path: str) -> str:
         return self.api_url + path
+
+    @property
+    def state_dir(self) -> Path:
+        return self.log_file.parent
+
+    @property
+    def fault_file(self) -> Path:
+        """Names a point where the worker process SIGKILLs itself (``local.faults``)."""
+        return self.state_dir / "fault"
+
+    def log_text(self) -> str:
+        return self.log_file.read_text(errors="replace")
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
@@ -50,12 +66,12 @@ def _wait_for_stack_json(path: Path, process: subprocess.Popen[bytes], log_file:
 
 
 def _wait_for_health(api_url: str) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{api_url}/health", timeout=5).status_code == 200:
+        try:  # the first request is the API's cold start: seconds on a busy machine
+            if requests.get(f"{api_url}/health", timeout=30).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{api_url}/health never answered 200")
@@ -65,15 +81,22 @@ def _stack_environment(state_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     for inherited in ("DATABASE_URL", "REDIS_SVC", "S3_BUCKET", "SQS_QUEUE_URL", "SOURCE_BUCKET", "DLQ_URL"):
         env.pop(inherited, None)  # the stack starts its own services
-    env.update({"LOCAL_STATE_DIR": str(state_dir), "API_PORT": "0", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "LOCAL_STATE_DIR": str(state_dir),
+            "API_PORT": "0",
+            "PYTHONUNBUFFERED": "1",
+            "LOCAL_FAULT_FILE": str(state_dir / "fault"),  # fault injection on; nothing fires until it exists
+            "SWEEPER_INTERVAL_SECONDS": "5",
+        }
+    )
     return env
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """``python -m local`` in a temporary state directory on a free port; stopped with SIGINT at the end."""
-    state_dir = tmp_path_factory.mktemp("local-state")
-    log_file = state_dir / "stack.log"
+@contextmanager
+def running_stack(state_dir: Path, log_name: str = "stack.log") -> Iterator[Stack]:
+    """``python -m local`` with its state in ``state_dir`` on a free port; stopped with SIGINT, checked clean."""
+    log_file = state_dir / log_name
     with log_file.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "local"], cwd=REPO, env=_stack_environment(state_dir), stdout=log, stderr=log
@@ -92,6 +115,26 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     log_text = log_file.read_text(errors="replace")
     assert returncode == 0, f"python -m local exited with {returncode} on SIGINT:\n{log_text[-4000:]}"
     assert "local stopped" in log_text, "the stack did not report a clean shutdown"
+
+
+def new_state_dir() -> Path:
+    """A state directory outside pytest's ``/tmp/pytest-of-<user>``.
+
+    As root, the embedded PostgreSQL runs as another user that must traverse the directory,
+    and every pytest session that starts resets ``/tmp/pytest-of-<user>`` to mode 0700.
+    """
+    return Path(tempfile.mkdtemp(prefix="export-service-e2e-"))
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """The local stack of the session, in a temporary state directory on a free port."""
+    state_dir = new_state_dir()
+    try:
+        with running_stack(state_dir) as running:
+            yield running
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
