@@ -20,6 +20,7 @@ from api.gate import PayloadTooLarge, UnreadableBody, UnsupportedBody
 from exporter.errors import (
     CapturesUnavailable,
     Conflict,
+    DatasetNotFound,
     EnqueueFailed,
     ExportNotFound,
     InvalidRequest,
@@ -49,6 +50,7 @@ ERRORS: dict[type[Exception], tuple[HTTPStatus, str | None]] = {
     UnusableSubject: (HTTPStatus.UNAUTHORIZED, "the token's subject (sub) is not a usable user id"),
     NotAllowed: (HTTPStatus.FORBIDDEN, None),
     ExportNotFound: (HTTPStatus.NOT_FOUND, "export not found"),
+    DatasetNotFound: (HTTPStatus.NOT_FOUND, None),
     NotFoundError: (HTTPStatus.NOT_FOUND, "Not Found"),
     Conflict: (HTTPStatus.CONFLICT, None),
     PayloadTooLarge: (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, None),

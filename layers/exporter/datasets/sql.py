@@ -16,6 +16,7 @@ from dataclasses import dataclass
 # psycopg2's placeholders: named ``%(name)s``, positional ``%s``; ``%%`` is a literal percent sign.
 _NAMED = re.compile(r"%\(([^)]*)\)s")
 _PERCENT = re.compile(r"%(\([^)]*\)s|s|%)?")
+_POSITIONAL = re.compile(r"%s\b")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _COPY = re.compile(r"\ACOPY\s*\((?P<select>.*)\)\s*TO\s+STDOUT\b(?P<options>.*)\Z", re.IGNORECASE | re.DOTALL)
 _LEADING = re.compile(r"\A(?:SELECT|WITH|VALUES|TABLE)\b", re.IGNORECASE)
@@ -107,17 +108,21 @@ def parse_select(sql: str) -> Statement:
         raise SqlProblem("select.sql is a COPY but not COPY (SELECT …) TO STDOUT")
     if not _LEADING.match(code_of(text).lstrip()):
         raise SqlProblem("select.sql is not a SELECT (nor COPY (SELECT …) TO STDOUT)")
-    # A select.sql without placeholders may hold a literal '%' (CKB's were never formatted).
-    names = placeholders(text, what="select.sql") if "%(" in text else frozenset()
-    return Statement(text=text, placeholders=names)
+    return Statement(text=text, placeholders=_placeholders_if_any(text, what="select.sql"))
 
 
 def parse_delete(sql: str) -> Statement:
     text = one_statement(sql, what="delete.sql")
     if not _DELETE.match(code_of(text).lstrip()):
         raise SqlProblem("delete.sql is not a DELETE")
-    names = placeholders(text, what="delete.sql") if "%(" in text else frozenset()
-    return Statement(text=text, placeholders=names)
+    return Statement(text=text, placeholders=_placeholders_if_any(text, what="delete.sql"))
+
+
+def _placeholders_if_any(text: str, *, what: str) -> frozenset[str]:
+    """A statement with no placeholder may hold a literal '%' (CKB's were never formatted): kept as written."""
+    if "%(" in text or _POSITIONAL.search(code_of(text)):
+        return placeholders(text, what=what)
+    return frozenset()
 
 
 def literal_percent(statement: Statement) -> str:

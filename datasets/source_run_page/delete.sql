@@ -1,0 +1,1 @@
+DELETE FROM ckb.source_run_page

@@ -1,0 +1,198 @@
+"""Datasets (seed 004): the catalogue a caller may run, one dataset, run one, run every one (admins).
+
+A dataset's groups decide who may run it; to anyone else it does not exist (404). A run is an
+export like every other: listed in ``GET /exports``, polled, shared, deleted and downloaded.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import current_caller
+from api.dependencies import dependencies, settings
+from api.errors import BODY_ERRORS, answers
+from api.routes.exports import status_of
+from exporter.datasets.catalogue import Catalogue, Dataset, load_catalogue
+from exporter.datasets.request import request_dataset_export, request_every_dataset
+from exporter.errors import DatasetNotFound, EnqueueFailed, InvalidRequest, NotAllowed
+from exporter.jobs.views import ExportStatus
+
+router = Router()
+metrics = Metrics()
+
+DatasetName = Annotated[str, Path(max_length=128)]
+
+
+@cache
+def _catalogue(path: str) -> Catalogue:
+    return load_catalogue(path)
+
+
+def catalogue() -> Catalogue:
+    """The dataset folders shipped with the function (``DATASETS_PATH``), read once per container."""
+    return _catalogue(settings().DATASETS_PATH)
+
+
+class ParameterInfo(BaseModel):
+    name: str
+    type: str = Field(description="date, timestamp, string, uuid or integer")
+    required: bool
+    default: str | int | None = None
+    description: str = ""
+
+
+class ScheduleInfo(BaseModel):
+    expression: str = Field(description="EventBridge Scheduler's cron(…), rate(…) or at(…)")
+    timezone: str
+    parameters: dict[str, Any]
+
+
+class DatasetInfo(BaseModel):
+    name: str
+    title: str
+    description: str
+    parameters: list[ParameterInfo]
+    format: str = Field(description="csv.gz, csv or jsonl.gz")
+    deletes: bool = Field(description="Exported rows are deleted once their file is complete (archival)")
+    schedule: ScheduleInfo | None = Field(description="The operator's schedule, if any")
+
+    @classmethod
+    def of(cls, dataset: Dataset) -> DatasetInfo:
+        return cls.model_validate(_info(dataset))
+
+
+class DatasetDetail(DatasetInfo):
+    select_sql: str | None = Field(default=None, description="select.sql as written (admins only)")
+    delete_sql: str | None = Field(default=None, description="delete.sql as written (admins only)")
+
+
+class DatasetList(BaseModel):
+    items: list[DatasetInfo]
+
+
+class RunDataset(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    parameters: dict[str, Any] = Field(default_factory=dict, description="name: value, as the dataset declares")
+
+
+class SkippedDataset(BaseModel):
+    dataset: str
+    reason: str
+
+
+class EveryDatasetRun(BaseModel):
+    items: list[ExportStatus] = Field(description="One export per dataset")
+    skipped: list[SkippedDataset] = Field(description="Datasets that need a parameter, not run")
+
+
+def _info(dataset: Dataset) -> dict[str, Any]:
+    schedule = dataset.schedule
+    return {
+        "name": dataset.name,
+        "title": dataset.title,
+        "description": dataset.description,
+        "parameters": [
+            {
+                "name": p.name,
+                "type": p.type.value,
+                "required": p.required,
+                "default": p.default,
+                "description": p.description,
+            }
+            for p in dataset.parameters
+        ],
+        "format": dataset.format.value,
+        "deletes": dataset.deletes,
+        "schedule": None
+        if schedule is None
+        else {
+            "expression": schedule.expression,
+            "timezone": schedule.timezone,
+            "parameters": dict(schedule.parameters),
+        },
+    }
+
+
+@router.get(
+    "/datasets",
+    summary="The datasets the caller may run",
+    responses=answers({200: {"description": "The catalogue"}}, UnauthorizedError),
+)
+def list_datasets() -> DatasetList:
+    return DatasetList(items=[DatasetInfo.of(d) for d in catalogue().visible_to(current_caller(router))])
+
+
+@router.get(
+    "/datasets/<name>",
+    summary="One dataset; admins also see its SQL",
+    responses=answers(
+        {200: {"description": "The dataset"}}, RequestValidationError, UnauthorizedError, DatasetNotFound
+    ),
+)
+def get_dataset(name: DatasetName) -> DatasetDetail:
+    caller = current_caller(router)
+    dataset = catalogue().runnable(name, caller)
+    sql = {"select_sql": dataset.select_sql, "delete_sql": dataset.delete_sql} if caller.is_admin else {}
+    return DatasetDetail.model_validate({**_info(dataset), **sql})
+
+
+@router.post(
+    "/datasets/<name>/exports",
+    summary="Export a dataset",
+    responses=answers(
+        {202: {"description": "Accepted: the dataset export is queued"}},
+        *BODY_ERRORS,
+        InvalidRequest,
+        UnauthorizedError,
+        DatasetNotFound,
+        EnqueueFailed,
+    ),
+)
+def export_dataset(name: DatasetName, body: Annotated[RunDataset, Body()]) -> Response[ExportStatus]:
+    deps = dependencies()
+    export = request_dataset_export(
+        name,
+        body.parameters,
+        current_caller(router),
+        catalogue=catalogue(),
+        jobs=deps.jobs,
+        queue=deps.queue,
+        max_retries=deps.settings.MAX_RETRIES,
+    )
+    metrics.add_metric(name="DatasetExportsRequested", unit=MetricUnit.Count, value=1)
+    return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body=status_of(export))
+
+
+@router.post(
+    "/datasets/exports",
+    summary="Export every dataset that needs no parameter (admins)",
+    responses=answers(
+        {202: {"description": "Accepted: one export per dataset"}}, UnauthorizedError, NotAllowed, EnqueueFailed
+    ),
+)
+def export_every_dataset() -> Response[EveryDatasetRun]:
+    deps = dependencies()
+    done = request_every_dataset(
+        current_caller(router),
+        catalogue=catalogue(),
+        jobs=deps.jobs,
+        queue=deps.queue,
+        max_retries=deps.settings.MAX_RETRIES,
+    )
+    body = EveryDatasetRun(
+        items=[status_of(e) for e in done.exports],
+        skipped=[SkippedDataset(dataset=s.dataset, reason=s.reason) for s in done.skipped],
+    )
+    return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body=body)
