@@ -26,7 +26,7 @@ import boto3
 
 from exporter.adapters.postgres import apply_migrations, connect_url
 from exporter.settings import DEFAULTS
-from local import demo_data, gateway, schedule_source
+from local import demo_data, demo_datasets, gateway, schedule_source
 from local.identity import AUDIENCE, KEY_FILE, LocalIssuer, load_or_create_key
 from local.services import (
     AwsResources,
@@ -129,13 +129,15 @@ def seed_demo_data(database_url: str, aws: AwsResources) -> None:
     conn = connect_url(database_url)
     try:
         inserted = demo_data.seed_observations_if_empty(conn, docs)
+        ckb_rows = demo_datasets.seed_ckb_tables(conn)  # the tables the demo datasets (datasets/) read
     finally:
         conn.close()
     uploaded = demo_data.upload_images(boto3.client("s3"), aws.source_bucket, docs)
     log.info(
-        "demo data: %d observations inserted (0 = kept from before), %d images uploaded, %.1fs",
+        "demo data: %d observations inserted (0 = kept from before), %d images uploaded, ckb rows %s, %.1fs",
         inserted,
         uploaded,
+        ckb_rows or "kept",
         time.monotonic() - started,
     )
 
