@@ -23,6 +23,10 @@ KNOWN_AUTHORIZED = {
     "GET /schedules/{schedule_id}",
     "PATCH /schedules/{schedule_id}",
     "DELETE /schedules/{schedule_id}",
+    "GET /datasets",
+    "GET /datasets/{name}",
+    "POST /datasets/{name}/exports",
+    "POST /datasets/exports",
     *(
         f"{method} {prefix}{path}"
         for prefix in ("/captures", "/dataset-exporter/v1/captures")

@@ -179,7 +179,11 @@ def export_dataset(name: DatasetName, body: Annotated[RunDataset, Body()]) -> Re
     "/datasets/exports",
     summary="Export every dataset that needs no parameter (admins)",
     responses=answers(
-        {202: {"description": "Accepted: one export per dataset"}}, UnauthorizedError, NotAllowed, EnqueueFailed
+        {202: {"description": "Accepted: one export per dataset"}},
+        *BODY_ERRORS,
+        UnauthorizedError,
+        NotAllowed,
+        EnqueueFailed,
     ),
 )
 def export_every_dataset() -> Response[EveryDatasetRun]:
