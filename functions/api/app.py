@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from api import errors, gate
 from api.dependencies import settings
 from api.public import DOCS, HEALTH, OPENAPI
-from api.routes import captures, datasets, exports, fields, schedules
+from api.routes import applications, captures, datasets, exports, fields, schedules
 
 # Powertools documents request validation as 422 with these schemas; this API answers it with 400 and Error.
 POWERTOOLS_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
@@ -78,6 +78,7 @@ def build_app() -> ExportApi:
     for prefix in captures.PREFIXES:
         app.include_router(captures.router, prefix=prefix)
     app.include_router(schedules.router)
+    app.include_router(applications.router, prefix=applications.PREFIX)
     app.include_router(datasets.router)
     return app
 

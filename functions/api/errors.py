@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from api.gate import PayloadTooLarge, UnreadableBody, UnsupportedBody
 from exporter.errors import (
+    ApplicationsUnavailable,
     CapturesUnavailable,
     Conflict,
     DatasetNotFound,
@@ -58,6 +59,7 @@ ERRORS: dict[type[Exception], tuple[HTTPStatus, str | None]] = {
     UnsupportedBody: (HTTPStatus.UNSUPPORTED_MEDIA_TYPE, None),
     EnqueueFailed: (HTTPStatus.SERVICE_UNAVAILABLE, None),
     CapturesUnavailable: (HTTPStatus.SERVICE_UNAVAILABLE, None),
+    ApplicationsUnavailable: (HTTPStatus.SERVICE_UNAVAILABLE, None),
     ScheduleNotFound: (HTTPStatus.NOT_FOUND, "schedule not found"),
     SchedulesUnavailable: (HTTPStatus.SERVICE_UNAVAILABLE, None),
 }

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from pydantic import BaseModel
 
+from .applications.kind import APPLICATIONS
 from .captures.kind import CAPTURE
 from .datasets.kind import DATASET
 from .exports.kind import QUERY_EXPORT
@@ -21,6 +22,7 @@ KINDS: dict[Kind, JobKind] = {
     QUERY_EXPORT.kind: QUERY_EXPORT,
     CAPTURE.kind: CAPTURE,
     DATASET.kind: DATASET,
+    APPLICATIONS.kind: APPLICATIONS,
 }
 
 
