@@ -43,6 +43,7 @@ test-fast: install  ## unit and integration tests only
 
 bench: install  ## worker throughput and memory against PostgreSQL COPY
 	$(PY) -m bench.export_bench
+	$(PY) -m bench.dataset_bench
 
 bench-capture: install  ## capture vs raw pattern-subscribe: highest lossless publish rate (BENCH_CAPTURE_SECONDS, default 30)
 	$(PY) -m bench.capture_bench

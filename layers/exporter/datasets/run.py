@@ -31,29 +31,29 @@ _GZIP_WBITS = 31  # zlib's gzip container
 
 
 class GzipRows:
-    """The file object ``copy_expert`` writes into: counts rows, deflates (or not) into ``sink`` by block."""
+    """The file object ``copy_expert`` writes into (one call a row): counts rows, deflates (or not) into ``sink``.
+
+    Rows are gathered into blocks of ``_BLOCK`` bytes, so zlib and the sink see few, large writes.
+    """
 
     def __init__(self, sink: Sink, *, level: int | None, heartbeat: Callable[[int], None]) -> None:
         self._sink, self._heartbeat = sink, heartbeat
         self._deflate = zlib.compressobj(level, zlib.DEFLATED, _GZIP_WBITS) if level is not None else None
-        self._block: list[bytes] = []
-        self._held = 0
+        self._block = bytearray()
         self.writes = 0
 
-    def write(self, data: bytes | str) -> int:
-        chunk = data.encode("utf-8") if isinstance(data, str) else data
-        self._block.append(chunk)
-        self._held += len(chunk)
+    def write(self, data: bytes) -> int:
+        block = self._block
+        block += data
         self.writes += 1
-        if self._held >= _BLOCK:
+        if len(block) >= _BLOCK:
             self._flush()
             self._heartbeat(self.writes)
-        return len(chunk)
+        return len(data)
 
     def _flush(self) -> None:
-        raw = b"".join(self._block)
+        raw = bytes(self._block)
         self._block.clear()
-        self._held = 0
         out = self._deflate.compress(raw) if self._deflate is not None else raw
         if out:
             self._sink.write(out)
