@@ -53,6 +53,7 @@ class ServiceEnvironment:
         return {
             **self._export_store(),
             **self._settings("DOWNLOAD_URL_TTL_SECONDS", "MAX_BODY_BYTES", "CAPTURE_MAX_SECONDS"),
+            **self._settings("MAX_REQUESTS_PER_MINUTE", "MAX_ACTIVE_JOBS_PER_USER", "IDEMPOTENCY_KEY_HOURS"),
             "CAPTURE_QUEUE_URL": self.jobs.capture_queue.queue_url,
         }
 

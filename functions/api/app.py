@@ -12,13 +12,14 @@ from aws_lambda_powertools.event_handler.openapi import models
 from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api import errors, gate
+from api import errors, gate, limits
 from api.dependencies import settings
 from api.public import DOCS, HEALTH, OPENAPI
 from api.routes import applications, captures, datasets, exports, fields, schedules
 
 # Powertools documents request validation as 422 with these schemas; this API answers it with 400 and Error.
 POWERTOOLS_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
+POWERTOOLS_422 = "Validation Error"
 
 
 def operations(document: OpenAPI) -> Iterator[models.Operation]:
@@ -30,7 +31,9 @@ def without_validation_422(document: OpenAPI) -> OpenAPI:
     """``document`` without Powertools' 422 answers and their schemas, and without empty response content."""
     for operation in operations(document):
         responses = operation.responses or {}
-        responses.pop(HTTPStatus.UNPROCESSABLE_ENTITY.value, None)
+        validation = responses.get(HTTPStatus.UNPROCESSABLE_ENTITY.value)
+        if isinstance(validation, models.Response) and validation.description == POWERTOOLS_422:
+            responses.pop(HTTPStatus.UNPROCESSABLE_ENTITY.value)
         for response in responses.values():
             if isinstance(response, models.Response) and response.content == {}:
                 response.content = None
@@ -44,7 +47,7 @@ class ExportApi(APIGatewayHttpResolver):
     """The HTTP API resolver: refuses a body it cannot take before any route parses it; documents no 422."""
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-        refused = gate.refusal(event, max_bytes=settings().MAX_BODY_BYTES)
+        refused = gate.refusal(event, max_bytes=settings().MAX_BODY_BYTES) or limits.over_the_rate(event)
         if refused is not None:
             return errors.lambda_result(refused)
         return super().resolve(event, context)

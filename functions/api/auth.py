@@ -36,6 +36,23 @@ def groups(claims: Mapping[str, Any]) -> list[str]:
     return [raw]
 
 
+def usable(subject: Any) -> str | None:
+    """``subject`` as a user id, or None when it cannot be one (missing, NUL, unpaired surrogate, too long)."""
+    if not subject:
+        return None
+    user_id = str(subject)
+    if len(user_id) > MAX_USER_ID or _UNSTORABLE.search(user_id):
+        return None
+    return user_id
+
+
+def subject_of(event: Mapping[str, Any]) -> str | None:
+    """The usable subject of a raw API Gateway event's verified token, or None (no token, or no usable sub)."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    claims = (authorizer.get("jwt") or {}).get("claims") or {}
+    return usable(claims.get("sub"))
+
+
 def current_caller(router: BaseRouter) -> Caller:
     """The caller of the request ``router`` is answering; 401 without a subject, or one that is no user id."""
     event = cast(APIGatewayProxyEventV2, router.current_event)
@@ -44,8 +61,8 @@ def current_caller(router: BaseRouter) -> Caller:
     subject = claims.get("sub")
     if not subject:
         raise UnauthorizedError("Unauthorized")
-    user_id = str(subject)
-    if len(user_id) > MAX_USER_ID or _UNSTORABLE.search(user_id):
-        raise UnusableSubject(user_id)
+    user_id = usable(subject)
+    if user_id is None:
+        raise UnusableSubject(str(subject))
     member_of = groups(claims)
     return Caller(user_id=user_id, is_admin=ADMIN_GROUP in member_of, groups=tuple(member_of))

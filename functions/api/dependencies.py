@@ -13,6 +13,8 @@ from exporter.adapters.scheduler import EventBridgeScheduler, SchedulerTarget
 from exporter.adapters.sqs import JobQueue
 from exporter.exports.fields import FieldsRepository
 from exporter.jobs.repository import JobsRepository
+from exporter.quotas.repository import QuotaRepository
+from exporter.quotas.service import Limits
 from exporter.schedules.repository import SchedulesRepository
 from exporter.schedules.service import SchedulePorts
 from exporter.schedules.targets import Targets
@@ -26,6 +28,8 @@ class ApiDependencies:
     catalogue: FieldsRepository
     queue: MessageQueue
     store: ObjectStore
+    quotas: QuotaRepository
+    limits: Limits
     capture_queue: MessageQueue | None = None  # without CAPTURE_QUEUE_URL, captures answer 503
     schedules: SchedulePorts | None = None  # without SCHEDULE_GROUP, schedules answer 503
 
@@ -47,6 +51,12 @@ def dependencies() -> ApiDependencies:
         catalogue=catalogue,
         queue=queue,
         store=S3Store(aws.client("s3"), config.S3_BUCKET),
+        quotas=QuotaRepository(db),
+        limits=Limits(
+            max_requests_per_minute=config.MAX_REQUESTS_PER_MINUTE,
+            max_active_jobs=config.MAX_ACTIVE_JOBS_PER_USER,
+            key_ttl_seconds=config.IDEMPOTENCY_KEY_HOURS * 3600,
+        ),
         capture_queue=JobQueue(sqs, config.CAPTURE_QUEUE_URL) if config.CAPTURE_QUEUE_URL else None,
         schedules=schedule_ports(config, SchedulesRepository(db), Targets(jobs, catalogue, queue, config.MAX_RETRIES)),
     )

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 from pydantic import BaseModel
 
 from api.gate import PayloadTooLarge, UnreadableBody, UnsupportedBody
@@ -24,10 +24,12 @@ from exporter.errors import (
     DatasetNotFound,
     EnqueueFailed,
     ExportNotFound,
+    IdempotencyKeyReused,
     InvalidRequest,
     NotAllowed,
     ScheduleNotFound,
     SchedulesUnavailable,
+    TooManyRequests,
 )
 
 
@@ -54,6 +56,8 @@ ERRORS: dict[type[Exception], tuple[HTTPStatus, str | None]] = {
     DatasetNotFound: (HTTPStatus.NOT_FOUND, None),
     NotFoundError: (HTTPStatus.NOT_FOUND, "Not Found"),
     Conflict: (HTTPStatus.CONFLICT, None),
+    IdempotencyKeyReused: (HTTPStatus.UNPROCESSABLE_ENTITY, None),
+    TooManyRequests: (HTTPStatus.TOO_MANY_REQUESTS, None),
     PayloadTooLarge: (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, None),
     RequestUnsupportedContentType: (HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "the request body must be application/json"),
     UnsupportedBody: (HTTPStatus.UNSUPPORTED_MEDIA_TYPE, None),
@@ -105,10 +109,26 @@ def body(status: HTTPStatus, message: str) -> str:
     return json.dumps({"message": message, "status": status.value})
 
 
+@singledispatch
+def headers_of(error: Exception) -> dict[str, str]:
+    """Headers the answer to ``error`` carries besides its content type."""
+    return {}
+
+
+@headers_of.register
+def _(error: TooManyRequests) -> dict[str, str]:
+    return {"Retry-After": str(error.retry_after)}
+
+
 def error_response(error: Exception) -> Response[str]:
     """The answer to ``error``, from the table."""
     status, message = entry(type(error))
-    return Response(status_code=status, content_type="application/json", body=body(status, message or describe(error)))
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=body(status, message or describe(error)),
+        headers=headers_of(error),
+    )
 
 
 def lambda_result(error: Exception) -> dict[str, Any]:
@@ -116,7 +136,7 @@ def lambda_result(error: Exception) -> dict[str, Any]:
     response = error_response(error)
     return {
         "statusCode": response.status_code,
-        "headers": {"Content-Type": "application/json"},
+        "headers": {"Content-Type": "application/json", **headers_of(error)},
         "body": response.body,
         "isBase64Encoded": False,
     }
@@ -128,12 +148,21 @@ def register(app: APIGatewayHttpResolver) -> None:
         app.exception_handler(error_class)(error_response)
 
 
+RETRY_AFTER: dict[str, OpenAPIResponseHeader] = {
+    "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+}
+
+
 def answers(success: dict[int, OpenAPIResponse], *errors: type[Exception]) -> dict[int, OpenAPIResponse]:
-    """An operation's documented answers: ``success``, then the status of each of ``errors`` with the Error body."""
+    """An operation's documented answers: ``success``, then the status of each of ``errors`` with the Error body.
+
+    Every operation may answer 429: each caller's requests per minute are limited.
+    """
     documented = dict(success)
-    for status in sorted({entry(error_class)[0] for error_class in errors}):
+    for status in sorted({entry(error_class)[0] for error_class in (*errors, TooManyRequests)}):
         documented[status.value] = {
             "description": status.phrase,
             "content": {"application/json": {"model": Error}},
         }
+    documented[HTTPStatus.TOO_MANY_REQUESTS.value]["headers"] = RETRY_AFTER
     return documented

@@ -63,6 +63,22 @@ class ApplicationsUnavailable(ExportError):
     """Application sources are not configured on this deployment (no event bus): 503."""
 
 
+class TooManyRequests(ExportError):
+    """A per-user limit is reached (requests this minute, active jobs): 429 with ``Retry-After``."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class IdempotencyKeyReused(ExportError):
+    """An ``Idempotency-Key`` already used with another request body (422)."""
+
+
+class IdempotencyKeyInUse(Conflict):
+    """The first request with this ``Idempotency-Key`` is still being answered, or its job was deleted (409)."""
+
+
 class DatasetNotFound(ExportError):
     """No such dataset, or the caller is in none of its groups (the two are indistinguishable: 404)."""
 

@@ -58,6 +58,11 @@ class ApiSettings(ExportStoreSettings):
     # The capture queue; without it POST /captures answers 503.
     CAPTURE_QUEUE_URL: str | None = None
     CAPTURE_MAX_SECONDS: int = Field(default=DEFAULT_CAPTURE_MAX_SECONDS, ge=1, le=CAPTURE_MAX_SECONDS_LIMIT)
+    # Per-user limits, answered 429 with Retry-After: authenticated requests per minute, jobs pending or
+    # running at once; and how long an Idempotency-Key gives back the job it made.
+    MAX_REQUESTS_PER_MINUTE: int = Field(default=1200, ge=1, le=1_000_000)
+    MAX_ACTIVE_JOBS_PER_USER: int = Field(default=20, ge=1, le=100_000)
+    IDEMPOTENCY_KEY_HOURS: int = Field(default=24, ge=1, le=24 * 30)
     # Schedules: the most one user may hold, and where their EventBridge Scheduler schedules live and
     # fire. Without SCHEDULE_GROUP the schedules routes answer 503.
     MAX_SCHEDULES_PER_USER: int = Field(default=20, ge=0, le=10_000)

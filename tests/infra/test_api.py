@@ -19,6 +19,11 @@ KNOWN_AUTHORIZED = {
     "POST /exports/{export_id}/share",
     "POST /exports/{export_id}/unshare",
     "POST /schedules",
+    "POST /api/export/v1/exports",
+    "GET /api/export/v1/exports",
+    "GET /api/export/v1/exports/{export_id}",
+    "GET /api/export/v1/exports/{export_id}/status",
+    "DELETE /api/export/v1/exports/{export_id}",
     "GET /schedules",
     "GET /schedules/{schedule_id}",
     "PATCH /schedules/{schedule_id}",
@@ -124,3 +129,20 @@ def test_given_an_existing_oidc_issuer_then_no_user_pool_is_created_and_the_auth
         {"JwtConfiguration": {"Issuer": "https://login.example.org/", "Audience": ["exports"]}},
     )
     assert "UserPoolId" not in template.find_outputs("*")
+
+
+def test_given_the_stage_then_each_post_that_creates_work_is_throttled_harder_than_the_default(dev) -> None:
+    stage_id, stage = next(iter(dev.resources("AWS::ApiGatewayV2::Stage").items()))
+    default = stage["Properties"]["DefaultRouteSettings"]
+    route_settings = stage["Properties"]["RouteSettings"]
+    creating = {key for key in AUTHORIZED if key.startswith("POST ") and not key.endswith(("/share", "/unshare"))}
+    assert {"POST /exports", "POST /captures", "POST /dataset-exporter/v1/captures"} <= creating
+    assert set(route_settings) == creating
+    for key in creating:
+        assert route_settings[key]["ThrottlingRateLimit"] < default["ThrottlingRateLimit"], key
+        assert route_settings[key]["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"], key
+    # the routes exist before the stage names them in its settings
+    route_ids = {
+        rid for rid, r in dev.resources("AWS::ApiGatewayV2::Route").items() if r["Properties"]["RouteKey"] in creating
+    }
+    assert route_ids <= set(stage.get("DependsOn", [])), stage_id

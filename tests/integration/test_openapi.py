@@ -42,10 +42,14 @@ def test_the_error_body_is_a_named_schema() -> None:
 @pytest.mark.parametrize(("method", "path", "operation"), OPERATIONS, ids=IDS)
 def test_each_operation_documents_the_statuses_its_handler_can_produce(method, path, operation) -> None:
     statuses = documented(operation)
-    # validation failures are answered 400, never Powertools' 422
-    assert HTTPStatus.UNPROCESSABLE_ENTITY not in statuses
-    # every route needs a caller
+    # validation failures are answered 400, never Powertools' 422; 422 is only an Idempotency-Key reused
+    # with another body, on the operations that take the key
+    takes_key = any(p["name"].lower() == "idempotency-key" for p in operation.get("parameters", []))
+    assert (HTTPStatus.UNPROCESSABLE_ENTITY in statuses) == takes_key
+    # every route needs a caller, and each caller's requests per minute are limited
     assert HTTPStatus.UNAUTHORIZED in statuses
+    assert HTTPStatus.TOO_MANY_REQUESTS in statuses
+    assert "Retry-After" in operation["responses"]["429"]["headers"]
     # anything validated can be invalid
     if operation.get("parameters") or operation.get("requestBody"):
         assert HTTPStatus.BAD_REQUEST in statuses

@@ -23,10 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import current_caller
 from api.dependencies import dependencies
 from api.errors import BODY_ERRORS, Error, answers
+from api.limits import CREATE_ERRORS, IdempotencyKey, accepted, create_once
 from exporter.captures import service
 from exporter.captures.service import CaptureState, CaptureStatus
 from exporter.errors import CapturesUnavailable, EnqueueFailed, ExportNotFound, InvalidRequest
-from exporter.jobs.model import Export
+from exporter.jobs.model import Caller, Export
 
 PREFIXES = ("/captures", "/dataset-exporter/v1/captures")
 
@@ -87,21 +88,32 @@ def status_of(export: Export) -> CaptureStatus:
         UnauthorizedError,
         EnqueueFailed,
         CapturesUnavailable,
+        *CREATE_ERRORS,
     ),
 )
-def start(body: Annotated[StartCapture | None, Body()] = None) -> Response[CaptureStatus]:
+def start(
+    body: Annotated[StartCapture | None, Body()] = None, idempotency_key: IdempotencyKey = None
+) -> Response[CaptureStatus]:
     deps = dependencies()
     request = body or StartCapture()
-    export = service.request_capture(
-        duration=request.duration,
-        channel=request.channel,
-        caller=current_caller(router),
-        jobs=deps.jobs,
-        queue=deps.capture_queue,
-        max_seconds=deps.settings.CAPTURE_MAX_SECONDS,
+
+    def create(caller: Caller) -> Export:
+        return service.request_capture(
+            duration=request.duration,
+            channel=request.channel,
+            caller=caller,
+            jobs=deps.jobs,
+            queue=deps.capture_queue,
+            max_seconds=deps.settings.CAPTURE_MAX_SECONDS,
+        )
+
+    # Both mounts share one operation name: a key used on /captures replays on the seed's path too.
+    created = create_once(
+        router, create, key=idempotency_key, operation="captures", body=request.model_dump(mode="json")
     )
-    metrics.add_metric(name="CapturesRequested", unit=MetricUnit.Count, value=1)
-    return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body=status_of(export))
+    if not created.replayed:
+        metrics.add_metric(name="CapturesRequested", unit=MetricUnit.Count, value=1)
+    return accepted(status_of(created.export), created)
 
 
 @router.get(

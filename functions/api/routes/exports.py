@@ -19,10 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import current_caller
 from api.dependencies import dependencies
 from api.errors import BODY_ERRORS, answers
+from api.limits import CREATE_ERRORS, IdempotencyKey, accepted, create_once
 from exporter.errors import EnqueueFailed, ExportNotFound, InvalidRequest, NotAllowed
 from exporter.exports.request import request_export
 from exporter.jobs import access
-from exporter.jobs.model import Export
+from exporter.jobs.model import Caller, Export
 from exporter.jobs.views import ExportStatus
 
 router = Router()
@@ -71,22 +72,30 @@ def status_of(export: Export) -> ExportStatus:
         InvalidRequest,
         UnauthorizedError,
         EnqueueFailed,
+        *CREATE_ERRORS,
     ),
 )
-def create_export(body: Annotated[CreateExport, Body()]) -> Response[ExportStatus]:
+def create_export(
+    body: Annotated[CreateExport, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[ExportStatus]:
     deps = dependencies()
-    export = request_export(
-        query=body.query,
-        fields=body.fields,
-        include_images=body.include_images,
-        caller=current_caller(router),
-        jobs=deps.jobs,
-        catalogue=deps.catalogue,
-        queue=deps.queue,
-        max_retries=deps.settings.MAX_RETRIES,
-    )
-    metrics.add_metric(name="ExportsRequested", unit=MetricUnit.Count, value=1)
-    return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body=status_of(export))
+
+    def create(caller: Caller) -> Export:
+        return request_export(
+            query=body.query,
+            fields=body.fields,
+            include_images=body.include_images,
+            caller=caller,
+            jobs=deps.jobs,
+            catalogue=deps.catalogue,
+            queue=deps.queue,
+            max_retries=deps.settings.MAX_RETRIES,
+        )
+
+    created = create_once(router, create, key=idempotency_key, operation="exports", body=body.model_dump(mode="json"))
+    if not created.replayed:
+        metrics.add_metric(name="ExportsRequested", unit=MetricUnit.Count, value=1)
+    return accepted(status_of(created.export), created)
 
 
 @router.get(
