@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(TOOLS)/bin:$(PATH)
 
-.PHONY: install dev demo-events test test-fast lint format bench bench-capture clean openapi
+.PHONY: install dev demo-events test test-fast lint format bench bench-capture bench-load clean openapi
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -47,6 +47,9 @@ bench: install  ## worker throughput and memory against PostgreSQL COPY
 
 bench-capture: install  ## capture vs raw pattern-subscribe: highest lossless publish rate (BENCH_CAPTURE_SECONDS, default 30)
 	$(PY) -m bench.capture_bench
+
+bench-load: install  ## CLIENTS (200) concurrent POST /exports through a fresh local stack's gateway, no retries, then the drain
+	$(PY) -m bench.load_exports --clients $(or $(CLIENTS),200)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .local cdk.out .pytest_cache .mypy_cache .ruff_cache
