@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import urlencode
 from uuid import UUID
@@ -85,6 +85,10 @@ class ExportsPage:
         }
 
 
+# The widest UTC offset a PostgreSQL timestamptz input accepts.
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)
+
+
 def check_query(query: ListQuery) -> None:
     for field in ("name", "application"):
         value = getattr(query, field)
@@ -94,6 +98,9 @@ def check_query(query: ListQuery) -> None:
         value = getattr(query, field)
         if value is not None and value.tzinfo is None:
             raise InvalidRequest(f"{field} must include a time zone")
+        offset = value.utcoffset() if value is not None else None
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+            raise InvalidRequest(f"{field} has a UTC offset beyond ±15:59, which PostgreSQL cannot store")
 
 
 def list_application_exports(
