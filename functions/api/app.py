@@ -81,8 +81,8 @@ def build_app() -> ExportApi:
     for prefix in captures.PREFIXES:
         app.include_router(captures.router, prefix=prefix)
     app.include_router(schedules.router)
-    app.include_router(applications.router, prefix=applications.PREFIX)
     app.include_router(datasets.router)
+    app.include_router(applications.router, prefix=applications.PREFIX)
     return app
 
 
