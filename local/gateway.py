@@ -39,6 +39,9 @@ TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", 
 LISTEN_BACKLOG = 1024
 ACCOUNT_ID = "000000000000"
 API_ID = "local"
+# The internal API's routes (source applications, pre-shared keys): its own Lambda, no JWT authorizer.
+INTERNAL_PREFIX = "/app/export/v1/"
+INTERNAL_FUNCTION = "export-service-internal"
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
@@ -159,10 +162,18 @@ def reply_from_result(result: Any) -> Reply:
 class ApiGateway:
     """Authorizes requests and invokes the API Lambda, one invocation at a time (one warm container)."""
 
-    def __init__(self, issuer: LocalIssuer, handler: Callable[[], LambdaHandler], function_name: str) -> None:
+    def __init__(
+        self,
+        issuer: LocalIssuer,
+        handler: Callable[[], LambdaHandler],
+        function_name: str,
+        internal: Callable[[], LambdaHandler] | None = None,
+    ) -> None:
         self.issuer = issuer
         self._load_handler = handler
         self._handler: LambdaHandler | None = None
+        self._load_internal = internal
+        self._internal: LambdaHandler | None = None
         self._container = threading.Lock()
         self.function_name = function_name
 
@@ -172,8 +183,9 @@ class ApiGateway:
             return Reply(*page)
         if raw_path.startswith("/local/"):
             return self.identity(method, raw_path, body)
+        internal = self._load_internal is not None and raw_path.startswith(INTERNAL_PREFIX)
         claims: dict[str, Any] | None = None
-        if not is_open_route(raw_path):
+        if not internal and not is_open_route(raw_path):
             claims = self.authorize(headers)
             if claims is None:
                 return json_reply(401, {"message": "Unauthorized"})
@@ -188,7 +200,7 @@ class ApiGateway:
             claims=claims,
             host=headers.get("host", "localhost"),
         )
-        reply = self.invoke(event)
+        reply = self.invoke_internal(event) if internal else self.invoke(event)
         reply.headers.append(("apigw-requestid", event["requestContext"]["requestId"]))
         reply.user = (claims or {}).get("sub", "-")
         return reply
@@ -225,6 +237,19 @@ class ApiGateway:
                 return reply_from_result(self._handler(event, context))
             except Exception:  # the Lambda failed: API Gateway answers 500 and the logs have the trace
                 log.error("API Lambda raised:\n%s", traceback.format_exc())
+                return json_reply(500, {"message": "Internal Server Error"})
+
+    def invoke_internal(self, event: dict[str, Any]) -> Reply:
+        """The internal API's Lambda, which checks the application's key itself; in turn with the API's."""
+        context = LocalLambdaContext(function_name=INTERNAL_FUNCTION, timeout_seconds=29.0)
+        with self._container:
+            try:
+                if self._internal is None and self._load_internal is not None:
+                    self._internal = self._load_internal()
+                assert self._internal is not None
+                return reply_from_result(self._internal(event, context))
+            except Exception:
+                log.error("internal API Lambda raised:\n%s", traceback.format_exc())
                 return json_reply(500, {"message": "Internal Server Error"})
 
 

@@ -26,7 +26,7 @@ import boto3
 
 from exporter.adapters.postgres import apply_migrations, connect_url
 from exporter.settings import DEFAULTS
-from local import demo_data, demo_datasets, gateway, schedule_source
+from local import applications, demo_data, demo_datasets, gateway, schedule_source
 from local.identity import AUDIENCE, KEY_FILE, LocalIssuer, load_or_create_key
 from local.services import (
     AwsResources,
@@ -71,6 +71,10 @@ class StackInfo:
     dlq_url: str
     capture_queue_url: str
     pid: int
+    event_bus_name: str = ""
+    assembly_queue_url: str = ""
+    application_queues: dict[str, str] | None = None  # application → the queue its requests land in
+    application_key_files: dict[str, str] | None = None
 
 
 def state_dir() -> Path:
@@ -186,6 +190,37 @@ def capture_processes(state: Path, count: int, env: dict[str, str]) -> list[Lamb
     ]
 
 
+def assembler_process(state: Path) -> LambdaProcess:
+    """The assembler's SQS event source and its sources sweep, in a process of their own."""
+    env = {**os.environ, "LEASE_SECONDS": os.environ.get("LEASE_SECONDS", str(WORKER_LEASE_SECONDS))}
+    command = [sys.executable, "-m", "local.assembler_source"]
+    return LambdaProcess("assembler", command, env, state / "lambda" / "assembler.json")
+
+
+def demo_application_processes(state: Path, apps: applications.LocalApplications, api_url: str) -> list[LambdaProcess]:
+    """One process per demo application, polling its queue and answering through the internal API."""
+    return [
+        LambdaProcess(
+            f"app-{name}",
+            [sys.executable, "-m", "local.demo_applications", name],
+            {
+                **os.environ,
+                "LOCAL_API_URL": api_url,
+                "LOCAL_APP_QUEUE_URL": queue_url,
+                "LOCAL_APP_KEY_FILE": str(apps.key_files[name]),
+            },
+            state / "lambda" / f"app-{name}.json",
+        )
+        for name, queue_url in apps.queues.items()
+    ]
+
+
+def load_internal_handler() -> Any:
+    from internal.handler import lambda_handler  # after the environment is set
+
+    return lambda_handler
+
+
 def stop_worker_process(process: subprocess.Popen[bytes], timeout: float = WORKER_STOP_SECONDS) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -263,6 +298,8 @@ def run(stop: threading.Event) -> None:
             conn.close()
         seed_demo_data(database_url, aws)
         os.environ.update(handler_environment(database_url, redis_url, aws))
+        apps = applications.prepare(moto.endpoint_url, state)
+        os.environ.update(apps.environment())
         os.environ.update(schedule_source.prepare(moto.endpoint_url, aws.dlq_arn))
         scheduler = schedule_source.start_process()  # moto never fires schedules: this process does
         running.callback(stop_worker_process, scheduler, schedule_source.STOP_SECONDS)
@@ -271,7 +308,8 @@ def run(stop: threading.Event) -> None:
         running.callback(server.server_close)
         api_url = gateway.base_url(server)
         issuer = LocalIssuer(key=load_or_create_key(state), issuer=f"{api_url}/local")
-        gateway.start(server, gateway.ApiGateway(issuer, load_api_handler, API_FUNCTION))
+        api_gateway = gateway.ApiGateway(issuer, load_api_handler, API_FUNCTION, internal=load_internal_handler)
+        gateway.start(server, api_gateway)
         running.callback(server.shutdown)
 
         resend_pending_jobs(database_url, aws.queue_url)
@@ -285,6 +323,9 @@ def run(stop: threading.Event) -> None:
             for process in capture_processes(state, concurrency, capture_environment(aws, masking_secret))
         ]
         running.callback(lambda: stop_processes([c.process for c in captures if c.process], CAPTURE_STOP_SECONDS))
+        side = [supervisor.start(assembler_process(state))]
+        side += [supervisor.start(p) for p in demo_application_processes(state, apps, api_url)]
+        running.callback(lambda: stop_processes([p.process for p in side if p.process], CAPTURE_STOP_SECONDS))
 
         info = StackInfo(
             api_url=api_url,
@@ -303,6 +344,10 @@ def run(stop: threading.Event) -> None:
             dlq_url=aws.dlq_url,
             capture_queue_url=aws.capture_queue_url,
             pid=os.getpid(),
+            event_bus_name=apps.bus_name,
+            assembly_queue_url=apps.assembly_queue_url,
+            application_queues=apps.queues,
+            application_key_files={name: str(path) for name, path in apps.key_files.items()},
         )
         write_stack_json(state / "stack.json", info)
         running.callback((state / "stack.json").unlink, missing_ok=True)
