@@ -57,3 +57,19 @@ export const exportsApi = {
   unshare: (id, userIds) =>
     api(`/exports/${encodeURIComponent(id)}/unshare`, { method: "POST", body: { user_ids: userIds } }),
 };
+
+const enc = encodeURIComponent;
+
+export const datasetsApi = {
+  list: () => api("/datasets"),
+  get: (name) => api(`/datasets/${enc(name)}`),
+  run: (name, parameters) => api(`/datasets/${enc(name)}/exports`, { method: "POST", body: { parameters } }),
+};
+
+export const schedulesApi = {
+  list: () => api("/schedules"),
+  get: (id) => api(`/schedules/${enc(id)}`),
+  create: (body) => api("/schedules", { method: "POST", body }),
+  change: (id, body) => api(`/schedules/${enc(id)}`, { method: "PATCH", body }),
+  remove: (id) => api(`/schedules/${enc(id)}`, { method: "DELETE" }),
+};

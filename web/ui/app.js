@@ -4,10 +4,12 @@ import { session, signOut } from "./auth.js";
 import { capturesAvailable, capturesPage } from "./captures.js";
 import { loadConfig } from "./config.js";
 import { detailPage } from "./detail.js";
+import { datasetsPage } from "./datasets.js";
 import { h } from "./dom.js";
 import { exportsPage } from "./exports.js";
 import { startCountdowns } from "./format.js";
 import { newExportPage } from "./new.js";
+import { schedulesPage } from "./schedules.js";
 import { signinPage } from "./signin.js";
 
 const ROUTES = [
@@ -15,6 +17,8 @@ const ROUTES = [
   [/^\/exports$/, exportsPage],
   [/^\/exports\/new$/, newExportPage],
   [/^\/exports\/([^/]+)$/, detailPage],
+  [/^\/datasets$/, datasetsPage],
+  [/^\/schedules$/, schedulesPage],
   [/^\/captures$/, capturesPage],
 ];
 

@@ -97,7 +97,18 @@ export function describe(exp) {
     const window = params.duration_seconds ? fmt.duration(params.duration_seconds * 1000) : "a window";
     return `capture of ${window} on ${params.channel || "the event channel"}`;
   }
+  if (exp.kind === "dataset") {
+    const values = Object.entries(params.parameters || {}).map(([k, v]) => `${k} ${v}`);
+    return `dataset ${params.dataset}${values.length ? ` (${values.join(", ")})` : ""}`;
+  }
   return params.query ? summarize(params.query) : exp.kind;
+}
+
+/** What the download button says: the file's kind. */
+export function downloadLabel(exp) {
+  if (exp.kind === "capture") return "Download CSV";
+  if (exp.kind === "dataset") return `Download ${exp.export_parameters?.format || "csv.gz"}`;
+  return "Download ZIP";
 }
 
 export function shortSummary(exp, max = 90) {
@@ -126,7 +137,7 @@ export function exportCard(exp, names, actions) {
       h(
         "button",
         { type: "button", dataset: { action: "download" }, onclick: run(() => download(exp)) },
-        exp.kind === "capture" ? "Download CSV" : "Download ZIP",
+        downloadLabel(exp),
       ),
     );
   }

@@ -1,7 +1,7 @@
 // /exports/{id}: status, parameters, timestamps, failure, sharing, download, delete.
 
 import { exportsApi } from "./api.js";
-import { canManage, confirmDelete, describe, download, fieldNames, progress, shownState, statusBadge } from "./card.js";
+import { canManage, confirmDelete, describe, download, downloadLabel, fieldNames, progress, shownState, statusBadge } from "./card.js";
 import { announce, append, focusAction, focusedAction, h } from "./dom.js";
 import * as fmt from "./format.js";
 import { poller } from "./poll.js";
@@ -31,7 +31,7 @@ export async function detailPage({ params: [id], navigate }) {
         h(
           "button",
           { type: "button", dataset: { action: "download" }, onclick: () => download(exp).catch((e) => showError(e.message)) },
-          exp.kind === "capture" ? "Download CSV" : "Download ZIP",
+          downloadLabel(exp),
         ),
       manage &&
         h(
@@ -67,6 +67,17 @@ export async function detailPage({ params: [id], navigate }) {
           { class: "wide" },
           exp.kind === "capture"
             ? [row("Capture", describe(exp)), row("Channel", h("code", {}, params.channel || "—"))]
+            : exp.kind === "dataset"
+            ? [
+                row("Dataset", h("code", {}, params.dataset)),
+                row(
+                  "Parameters",
+                  Object.keys(params.parameters || {}).length
+                    ? h("ul", { class: "plain" }, Object.entries(params.parameters).map(([k, v]) => h("li", {}, h("code", {}, k), ` = ${v}`)))
+                    : "none",
+                ),
+                row("Format", params.format || "csv.gz"),
+              ]
             : [
                 row("Query", params.query ? summarize(params.query) : "—"),
                 row("Fields", h("ul", { class: "plain" }, names.map((n, i) => h("li", {}, n, " ", h("code", {}, params.fields[i]))))),

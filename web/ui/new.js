@@ -1,8 +1,9 @@
 // /exports/new: the query (builder or JSON), the fields, images; the API's 400s shown where they belong.
 
-import { ApiError, exportsApi, fields } from "./api.js";
+import { ApiError, exportsApi, fields, schedulesApi } from "./api.js";
 import { h, uid } from "./dom.js";
 import { fromQuery, NotRepresentable, QueryBuilder } from "./query.js";
+import { scheduleFields } from "./schedules.js";
 
 /** Which part of the form a 400 message is about: "query" (with a node path), "fields", "images", or "form". */
 export function placeOf(message) {
@@ -96,6 +97,18 @@ export async function newExportPage({ navigate }) {
   const imagesError = h("p", { class: "error", role: "alert" });
   const images = h("input", { type: "checkbox", role: "switch", id: imagesId, "aria-describedby": uid("images-hint") });
 
+  // --- repeat ---
+  const repeatId = uid("repeat");
+  const repeat = h("input", { type: "checkbox", role: "switch", id: repeatId, "aria-controls": uid("repeat-box") });
+  const timing = scheduleFields();
+  const repeatBox = h("div", { id: repeat.getAttribute("aria-controls"), hidden: true }, timing.nodes);
+  const label = () => (repeat.checked ? "Create schedule" : "Start export");
+  repeat.addEventListener("change", () => {
+    repeatBox.hidden = !repeat.checked;
+    submit.textContent = label();
+    if (repeat.checked) timing.fields.name.input.focus();
+  });
+
   const formError = h("div", { class: "notice", role: "alert", tabindex: "-1", hidden: true });
   const submit = h("button", { type: "submit" }, "Start export");
 
@@ -104,6 +117,7 @@ export async function newExportPage({ navigate }) {
     formError.hidden = true;
     json.removeAttribute("aria-invalid");
     builder.clearErrors();
+    timing.clearErrors();
   };
 
   const show = (message, pathMap) => {
@@ -154,16 +168,22 @@ export async function newExportPage({ navigate }) {
         }
         const chosen = boxes.filter(({ box }) => box.checked).map(({ box }) => box.value);
         submit.disabled = true;
-        submit.textContent = "Starting…";
+        submit.textContent = repeat.checked ? "Creating…" : "Starting…";
         try {
+          if (repeat.checked) {
+            const schedule = await schedulesApi.create({ ...timing.values(), target: { query, fields: chosen, include_images: images.checked } });
+            const when = schedule.next_run ? ` Its first run is ${new Date(schedule.next_run).toLocaleString()}.` : "";
+            return navigate("/schedules", { flash: `Schedule “${schedule.name}” created.${when}`, focus: schedule.schedule_id });
+          }
           const created = await exportsApi.create({ query, fields: chosen, include_images: images.checked });
           navigate("/exports", { flash: "Export requested. It appears below and updates as it runs.", focus: created.export_id });
         } catch (e) {
+          if (repeat.checked && e instanceof ApiError && !/^query|\bfields?\b/i.test(e.message) && timing.showError(e.message)) return;
           if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 401) show(e.message, paths);
           else show(e.message);
         } finally {
           submit.disabled = false;
-          submit.textContent = "Start export";
+          submit.textContent = label();
         }
       },
     },
@@ -199,6 +219,14 @@ export async function newExportPage({ navigate }) {
       h("div", { class: "switch" }, images, h("label", { for: imagesId }, "Include the ad images")),
       h("p", { class: "hint", id: images.getAttribute("aria-describedby") }, "Adds the screenshots to each ad's folder; the ZIP gets much larger."),
       imagesError,
+    ),
+    h(
+      "fieldset",
+      { class: "section" },
+      h("legend", {}, "Repeat"),
+      h("div", { class: "switch" }, repeat, h("label", { for: repeatId }, "Repeat on a schedule")),
+      h("p", { class: "hint" }, "Instead of one export now, make one each time the schedule fires. Query values may be relative to the run, e.g. {{ run_ms - 1 day }} in JSON mode."),
+      repeatBox,
     ),
     h("div", { class: "actions" }, submit, h("a", { href: "/exports" }, "Cancel")),
   );
