@@ -11,6 +11,8 @@ from exporter.adapters.ports import MessageQueue, ObjectStore
 from exporter.adapters.s3 import S3Store
 from exporter.adapters.scheduler import EventBridgeScheduler, SchedulerTarget
 from exporter.adapters.sqs import JobQueue
+from exporter.datasets.catalogue import Catalogue, load_catalogue
+from exporter.datasets.request import DatasetRequests
 from exporter.exports.fields import FieldsRepository
 from exporter.jobs.repository import JobsRepository
 from exporter.quotas.repository import QuotaRepository
@@ -40,11 +42,24 @@ def settings() -> ApiSettings:
 
 
 @cache
+def catalogue_at(path: str) -> Catalogue:
+    """The dataset folders under ``path``, read once per container."""
+    return load_catalogue(path)
+
+
+def datasets() -> Catalogue:
+    """The dataset folders shipped with the function (``DATASETS_PATH``)."""
+    return catalogue_at(settings().DATASETS_PATH)
+
+
+@cache
 def dependencies() -> ApiDependencies:
     config = settings()
     db = postgres.database(config)
     sqs = aws.client("sqs")
     jobs, catalogue, queue = JobsRepository(db), FieldsRepository(db), JobQueue(sqs, config.SQS_QUEUE_URL)
+    dataset_requests = DatasetRequests(datasets(), jobs, queue, config.MAX_RETRIES)
+    targets = Targets(jobs, catalogue, queue, config.MAX_RETRIES, datasets=dataset_requests)
     return ApiDependencies(
         settings=config,
         jobs=jobs,
@@ -58,7 +73,7 @@ def dependencies() -> ApiDependencies:
             key_ttl_seconds=config.IDEMPOTENCY_KEY_HOURS * 3600,
         ),
         capture_queue=JobQueue(sqs, config.CAPTURE_QUEUE_URL) if config.CAPTURE_QUEUE_URL else None,
-        schedules=schedule_ports(config, SchedulesRepository(db), Targets(jobs, catalogue, queue, config.MAX_RETRIES)),
+        schedules=schedule_ports(config, SchedulesRepository(db), targets),
     )
 
 

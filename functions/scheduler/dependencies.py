@@ -7,6 +7,8 @@ from functools import cache
 
 from exporter.adapters import aws, postgres
 from exporter.adapters.sqs import JobQueue
+from exporter.datasets.catalogue import load_catalogue
+from exporter.datasets.request import DatasetRequests
 from exporter.exports.fields import FieldsRepository
 from exporter.jobs.repository import JobsRepository
 from exporter.schedules.repository import SchedulesRepository
@@ -23,10 +25,12 @@ def settings() -> FireSettings:
 def ports() -> tuple[SchedulesRepository, Targets]:
     config = settings()
     db = postgres.database(config)
+    jobs, queue = JobsRepository(db), JobQueue(aws.client("sqs"), config.SQS_QUEUE_URL)
     targets = Targets(
-        jobs=JobsRepository(db),
+        jobs=jobs,
         catalogue=FieldsRepository(db),
-        queue=JobQueue(aws.client("sqs"), config.SQS_QUEUE_URL),
+        queue=queue,
         max_retries=config.MAX_RETRIES,
+        datasets=DatasetRequests(load_catalogue(config.DATASETS_PATH), jobs, queue, config.MAX_RETRIES),
     )
     return SchedulesRepository(db), targets

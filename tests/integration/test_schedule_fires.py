@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import UUID
+
+import pytest
 
 from exporter.adapters import aws, postgres
 from exporter.adapters.sqs import JobQueue
@@ -16,16 +20,43 @@ from exporter.schedules.repository import SchedulesRepository
 from exporter.schedules.targets import Targets
 
 QUERY = {"method": "PLATFORM_EQUALS", "args": ["FACEBOOK"]}
+ANALYSTS = "analysts"
+YESTERDAY = {"start_date": "{{ run_date - 1 day }}", "end_date": "{{ run_date - 1 day }}"}
 
 
-def schedule(api, target=None, user: str = "alice", **fields) -> str:
+def _clear_cached_ports() -> None:
+    from api import dependencies as api_deps
+    from scheduler import dependencies as fire_deps
+    from worker import dependencies as worker_deps
+
+    for cached in (api_deps.dependencies, api_deps.catalogue_at, fire_deps.settings, fire_deps.ports):
+        cached.cache_clear()
+    for cached in (worker_deps.settings, worker_deps.dataset_worker):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def analysts_dataset(scheduling, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The shipped observations dataset as ``analyst_observations``, runnable by the group ``analysts`` only."""
+    folder = tmp_path / "datasets" / "analyst_observations"
+    shutil.copytree(Path("datasets/observations"), folder)
+    toml = folder / "dataset.toml"
+    toml.write_text(toml.read_text().replace('groups = ["*"]', f'groups = ["{ANALYSTS}"]'))
+    monkeypatch.setenv("DATASETS_PATH", str(tmp_path / "datasets"))
+    _clear_cached_ports()
+    yield "analyst_observations"
+    monkeypatch.undo()
+    _clear_cached_ports()
+
+
+def schedule(api, target=None, user: str = "alice", groups: list[str] | None = None, **fields) -> str:
     body = {
         "name": "hourly",
         "target": target or {"query": QUERY, "fields": ["observation.uuid"]},
         "expression": "rate(1 hour)",
         **fields,
     }
-    reply = api("POST", "/schedules", body=body, user=user)
+    reply = api("POST", "/schedules", body=body, user=user, groups=groups)
     assert reply.status == 201, reply.body
     return str(reply.body["schedule_id"])
 
@@ -131,3 +162,41 @@ def test_a_fire_whose_export_is_refused_records_why(api, scheduling, fire_schedu
     assert result["outcome"] == "failed"
     (run,) = api("GET", f"/schedules/{schedule_id}").body["last_runs"]
     assert run["state"] == "failed" and run["export_id"] is None and "observation.uuid" in run["message"]
+
+
+def test_a_dataset_schedule_fires_as_its_owner_and_its_export_runs(
+    api, scheduling, analysts_dataset, fire_schedule, drain
+) -> None:
+    # GIVEN alice of the analysts schedules their dataset nightly, for the day before each run
+    target = {"dataset": analysts_dataset, "parameters": YESTERDAY}
+    schedule_id = schedule(api, target, groups=[ANALYSTS], expression="cron(0 2 * * ? *)")
+    # WHEN Scheduler fires it (the fire runs as alice, with the groups she had)
+    result = fire_schedule(schedule_id, "2026-12-03T02:00:00Z")
+    # THEN a dataset export of alice's, for 2 December, which the worker completes
+    assert result["outcome"] == "created", result
+    export = api("GET", f"/exports/{result['export_id']}").body
+    assert export["creator_id"] == "alice" and export["kind"] == "dataset"
+    assert export["export_parameters"]["dataset"] == analysts_dataset
+    assert export["export_parameters"]["parameters"] == {"start_date": "2026-12-02", "end_date": "2026-12-02"}
+    assert drain() >= 1
+    assert api("GET", f"/exports/{result['export_id']}").body["status"] == "completed"
+    (run,) = api("GET", f"/schedules/{schedule_id}").body["last_runs"]
+    assert run["state"] == "created" and run["export_id"] == result["export_id"]
+
+
+def test_scheduling_a_dataset_outside_ones_groups_is_404_and_nothing_is_made(api, scheduling, analysts_dataset) -> None:
+    # GIVEN bob is not an analyst
+    reply = api(
+        "POST",
+        "/schedules",
+        user="bob",
+        body={
+            "name": "n",
+            "target": {"dataset": analysts_dataset, "parameters": YESTERDAY},
+            "expression": "rate(1 day)",
+        },
+    )
+    # THEN the dataset does not exist for him, and no schedule is made
+    assert reply.status == 404 and reply.body["message"] == f"dataset {analysts_dataset!r} not found"
+    assert scheduling.schedules() == {}
+    assert api("GET", "/schedules", user="bob").body["items"] == []

@@ -73,7 +73,7 @@ def test_a_schedule_is_made_in_scheduler_and_shows_its_next_three_runs(api, sche
         ({"target": {"query": QUERY, "fields": ["no.such.field"]}}, "no.such.field"),
         ({"target": {"query": QUERY, "schedule": "x"}}, "schedule"),
         ({"target": {"dataset": "observations", "parameters": {"d": "{{ tomorrow }}"}}}, "{{ tomorrow }}"),
-        ({"target": {"dataset": "observations"}}, "no datasets"),
+        ({"target": {"dataset": "observations"}}, "parameter 'start_date' is required"),
         ({"owner": "bob"}, "owner"),
     ],
 )

@@ -6,7 +6,6 @@ export like every other: listed in ``GET /exports``, polled, shared, deleted and
 
 from __future__ import annotations
 
-from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -20,10 +19,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import current_caller
-from api.dependencies import dependencies, settings
+from api.dependencies import datasets as catalogue
+from api.dependencies import dependencies
 from api.errors import BODY_ERRORS, answers
 from api.routes.exports import status_of
-from exporter.datasets.catalogue import Catalogue, Dataset, load_catalogue
+from exporter.datasets.catalogue import Dataset
 from exporter.datasets.request import request_dataset_export, request_every_dataset
 from exporter.errors import DatasetNotFound, EnqueueFailed, InvalidRequest, NotAllowed
 from exporter.jobs.views import ExportStatus
@@ -32,16 +32,6 @@ router = Router()
 metrics = Metrics()
 
 DatasetName = Annotated[str, Path(max_length=128)]
-
-
-@cache
-def _catalogue(path: str) -> Catalogue:
-    return load_catalogue(path)
-
-
-def catalogue() -> Catalogue:
-    """The dataset folders shipped with the function (``DATASETS_PATH``), read once per container."""
-    return _catalogue(settings().DATASETS_PATH)
 
 
 class ParameterInfo(BaseModel):

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from api.auth import current_caller
 from api.dependencies import dependencies
 from api.errors import BODY_ERRORS, answers
-from exporter.errors import Conflict, InvalidRequest, ScheduleNotFound, SchedulesUnavailable
+from exporter.errors import Conflict, DatasetNotFound, InvalidRequest, ScheduleNotFound, SchedulesUnavailable
 from exporter.schedules import service
 from exporter.schedules.model import Run, Schedule, ScheduleChange
 from exporter.schedules.service import NewSchedule, SchedulePorts
@@ -86,6 +86,7 @@ def details(schedule: Schedule, ports: SchedulePorts) -> ScheduleDetails:
         *BODY_ERRORS,
         InvalidRequest,
         UnauthorizedError,
+        DatasetNotFound,
         Conflict,
         SchedulesUnavailable,
     ),
