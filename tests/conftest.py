@@ -55,7 +55,8 @@ def db(postgres: Postgres) -> Iterator[psycopg2.extensions.connection]:
     """An autocommit connection to a database emptied of exports and observations."""
     conn = connect_url(postgres.url)
     with conn.cursor() as cur:
-        cur.execute("TRUNCATE exports, shared_exports, export_fields, observations, sources, source_assemblies")
+        # CASCADE: every table that refers to a job (job_events, ...) is emptied with it.
+        cur.execute("TRUNCATE exports, shared_exports, export_fields, observations, sources, source_assemblies CASCADE")
     yield conn
     conn.close()
 

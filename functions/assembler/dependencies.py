@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from functools import cache
 
 from exporter.adapters import aws, postgres
+from exporter.adapters.events import EventBridgeBus
 from exporter.adapters.parts import S3PartStore
 from exporter.adapters.s3 import S3Store
 from exporter.adapters.sqs import JobQueue
 from exporter.applications.assembly import AssemblyRun
 from exporter.applications.kind import APPLICATIONS
 from exporter.applications.sources import SourcesRepository
+from exporter.jobs.events import JobEventsRepository, JobNotifier
 from exporter.jobs.lifecycle import LifecycleConfig, LifecyclePorts
 from exporter.jobs.records import KindWorker
 from exporter.jobs.repository import JobsRepository
@@ -33,6 +35,15 @@ def settings() -> AssemblerSettings:
     return load(AssemblerSettings, os.environ)
 
 
+def notifier(config: AssemblerSettings) -> JobNotifier | None:
+    """Publishes the exports' state changes on the bus; None without EVENT_BUS_NAME."""
+    if not config.EVENT_BUS_NAME:
+        return None
+    return JobNotifier(
+        JobEventsRepository(postgres.database(config)), EventBridgeBus(aws.client("events"), config.EVENT_BUS_NAME)
+    )
+
+
 @cache
 def assembler() -> Assembler:
     config = settings()
@@ -43,7 +54,7 @@ def assembler() -> Assembler:
     worker = KindWorker(
         kind=APPLICATIONS,
         body=AssemblyRun(sources=sources, parts=S3PartStore(s3, config.S3_BUCKET)),
-        ports=LifecyclePorts(jobs=jobs, store=S3Store(s3, config.S3_BUCKET), queue=queue),
+        ports=LifecyclePorts(jobs=jobs, store=S3Store(s3, config.S3_BUCKET), queue=queue, notifier=notifier(config)),
         config=LifecycleConfig(
             lease_seconds=config.LEASE_SECONDS,
             progress_interval_seconds=config.PROGRESS_INTERVAL_SECONDS,

@@ -8,19 +8,22 @@ from functools import cache
 from typing import Any
 
 from exporter.adapters import aws, postgres
+from exporter.adapters.events import EventBridgeBus
 from exporter.adapters.s3 import S3Store
 from exporter.adapters.sqs import JobQueue
 from exporter.datasets.catalogue import load_catalogue
+from exporter.datasets.encrypted import DatasetWorker
 from exporter.datasets.kind import DATASET
 from exporter.datasets.run import DatasetRun
 from exporter.datasets.sources import DatasetSources
 from exporter.exports.kind import QUERY_EXPORT
 from exporter.exports.run import QueryExportRun
+from exporter.jobs.events import JobEventsRepository, JobNotifier
 from exporter.jobs.kind import JobKind
 from exporter.jobs.lifecycle import LifecycleConfig, LifecyclePorts
 from exporter.jobs.records import KindWorker
 from exporter.jobs.repository import JobsRepository
-from exporter.settings import SweeperSettings, WorkerSettings, load
+from exporter.settings import ExportStoreSettings, SweeperSettings, WorkerSettings, load
 
 # The kinds whose jobs go on the job queue, run by this function.
 WORKER_KINDS: tuple[JobKind, ...] = (QUERY_EXPORT, DATASET)
@@ -37,6 +40,7 @@ def lifecycle() -> tuple[LifecyclePorts, LifecycleConfig]:
         jobs=JobsRepository(postgres.database(config)),
         store=S3Store(aws.client("s3"), config.S3_BUCKET),
         queue=JobQueue(aws.client("sqs"), config.SQS_QUEUE_URL),
+        notifier=notifier(config),
     )
     return ports, LifecycleConfig(
         lease_seconds=config.LEASE_SECONDS,
@@ -44,6 +48,15 @@ def lifecycle() -> tuple[LifecyclePorts, LifecycleConfig]:
         part_size_bytes=config.PART_SIZE_BYTES,
         expiration_days=config.EXPORT_EXPIRATION_DAYS,
         retry_backoff_seconds=config.RETRY_BACKOFF_SECONDS,
+    )
+
+
+def notifier(config: ExportStoreSettings) -> JobNotifier | None:
+    """Publishes jobs' state changes on the bus; None without EVENT_BUS_NAME."""
+    if not config.EVENT_BUS_NAME:
+        return None
+    return JobNotifier(
+        JobEventsRepository(postgres.database(config)), EventBridgeBus(aws.client("events"), config.EVENT_BUS_NAME)
     )
 
 
@@ -70,7 +83,7 @@ def dataset_worker() -> KindWorker:
     sources = DatasetSources.from_settings(config)  # connections of their own: a delete holds its snapshot
     ports, lifecycle_config = lifecycle()
     body = DatasetRun(load_catalogue(config.DATASETS_PATH), sources.connection, gzip_level=config.DATASET_GZIP_LEVEL)
-    return KindWorker(kind=DATASET, body=body, ports=ports, config=lifecycle_config)
+    return DatasetWorker(kind=DATASET, body=body, ports=ports, config=lifecycle_config)
 
 
 def workers() -> tuple[KindWorker, ...]:
@@ -83,6 +96,7 @@ class Sweeper:
     jobs: JobsRepository
     queue: JobQueue
     sqs: Any
+    notifier: JobNotifier | None = None
 
 
 @cache
@@ -99,4 +113,5 @@ def sweeper() -> Sweeper:
         jobs=JobsRepository(postgres.database(config)),
         queue=JobQueue(sqs, config.SQS_QUEUE_URL),
         sqs=sqs,
+        notifier=notifier(config),
     )

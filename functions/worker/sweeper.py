@@ -20,6 +20,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     deps = sweeper()
     report = sweep(deps.jobs, deps.queue)
     drained = drain_dead_letters(deps.jobs, deps.sqs, deps.settings.DLQ_URL) if deps.settings.DLQ_URL else 0
+    events = deps.notifier.publish_due() if deps.notifier is not None else []
+    metrics.add_metric(name="JobEventsPublished", unit=MetricUnit.Count, value=len(events))
     metrics.add_metric(name="ExportsRequeued", unit=MetricUnit.Count, value=len(report.requeued))
     metrics.add_metric(name="ExportsFailedBySweeper", unit=MetricUnit.Count, value=len(report.failed))
     return {
@@ -27,4 +29,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         "failed": len(report.failed),
         "resent": len(report.resent),
         "dead_letters": drained,
+        "events": len(events),
     }

@@ -45,6 +45,8 @@ class ExportStoreSettings(DatabaseSettings):
     # The dataset folders (datasets/<name>/) shipped with the functions, relative to the working directory
     # (the function's root in Lambda, the repository locally); a missing folder means no datasets.
     DATASETS_PATH: str = Field(default="datasets", min_length=1)
+    # The service's EventBridge bus: every job's Export Completed / Failed / Expired is published on it.
+    EVENT_BUS_NAME: str | None = None
 
 
 # A capture window must fit in one Lambda run (15 minutes) with time to finish the upload.

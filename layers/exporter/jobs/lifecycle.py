@@ -19,6 +19,7 @@ from aws_lambda_powertools import Logger
 from ..adapters.ports import MessageQueue, ObjectStore
 from ..adapters.sqs import MAX_DELAY_SECONDS
 from ..output.multipart import MultipartSink
+from .events import JobNotifier
 from .kind import Artefact, Body, JobKind, LeaseLost, Output, Waiting
 from .model import Export, JobMessage
 from .repository import JobsRepository
@@ -57,6 +58,7 @@ class LifecyclePorts:
     jobs: JobsRepository
     store: ObjectStore  # the exports bucket
     queue: MessageQueue | None  # where retries go; None for kinds that never retry
+    notifier: JobNotifier | None = None  # publishes Export Completed / Export Failed as the job ends
 
 
 def short_error(error: BaseException, limit: int = 300) -> str:
@@ -142,7 +144,7 @@ def run_job(
         logger.warning(f"lease lost: another run owns this {kind.noun} now, or it was deleted")
         return RunResult(Outcome.LEASE_LOST)
     except Exception as error:
-        return RunResult(_after_failure(message, export, kind, ports, config, owner, error))
+        return _announced(ports, RunResult(_after_failure(message, export, kind, ports, config, owner, error)), export)
     if isinstance(result, Waiting):
         return _wait(export, ports, owner, result)
     if not ports.jobs.complete(
@@ -162,7 +164,14 @@ def run_job(
         f"{kind.noun} completed",
         extra={"rows": result.rows, "bytes": size, "seconds": round(time.monotonic() - started, 3), **result.log},
     )
-    return RunResult(Outcome.COMPLETED, rows=result.rows, bytes=size)
+    return _announced(ports, RunResult(Outcome.COMPLETED, rows=result.rows, bytes=size), export)
+
+
+def _announced(ports: LifecyclePorts, result: RunResult, export: Export) -> RunResult:
+    """``result``, once a job that ended (completed or failed) has been announced on the bus."""
+    if ports.notifier is not None and result.outcome in (Outcome.COMPLETED, Outcome.FAILED):
+        ports.notifier.announce(export.export_id)
+    return result
 
 
 def _write(
