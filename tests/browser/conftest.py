@@ -107,7 +107,11 @@ def local_stack(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"python -m local did not start:\n{log_file.read_text()[-4000:]}")
             time.sleep(0.2)
-        yield LocalStack(info=json.loads((state_dir / "stack.json").read_text()), log_file=log_file)
+        stack = LocalStack(info=json.loads((state_dir / "stack.json").read_text()), log_file=log_file)
+        # The first signed-in call loads the API's code; let that happen here, not in a test's sign-in.
+        warm_up = stack.api("warm-up").get(f"{stack.url}/exports", timeout=START_TIMEOUT_SECONDS)
+        assert warm_up.status_code == 200, warm_up.text
+        yield stack
     finally:
         process.send_signal(signal.SIGINT)
         try:

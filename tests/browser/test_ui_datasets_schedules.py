@@ -93,7 +93,7 @@ def test_a_bad_parameter_shows_the_apis_message_at_that_parameter(signed_in, scr
     end = dataset.get_by_label("end_date")
     expect(end).to_be_focused()
     expect(end).to_have_attribute("aria-invalid", "true")
-    expect(dataset.locator(".param", has=end).locator(".error")).to_have_text("parameter 'end_date' is required")
+    expect(dataset.locator(".param").filter(has=page.get_by_label("end_date")).locator(".error")).to_have_text("parameter 'end_date' is required")
     expect(dataset.get_by_label("start_date")).not_to_have_attribute("aria-invalid", "true")
     expect(dataset.locator(".runs li")).to_have_count(0)
     screenshot(page, "datasets-error")
@@ -123,7 +123,7 @@ def test_carol_schedules_a_dataset_sees_its_next_run_pauses_and_deletes_it(signe
     # THEN the API's message is at the expression
     when = form.get_by_label("When")
     expect(when).to_be_focused()
-    expect(form.locator(".param", has=when).locator(".error")).to_contain_text("cron hours: 25 is outside 0-23")
+    expect(form.locator(".param").filter(has=page.get_by_label("When")).locator(".error")).to_contain_text("cron hours: 25 is outside 0-23")
 
     # WHEN she fixes it and picks a time zone
     when.fill("cron(30 3 * * ? *)")
