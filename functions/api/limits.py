@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -63,7 +64,25 @@ def create_once(
     )
 
 
-def accepted(body: BaseModel, created: Created) -> Response[Any]:
-    """202 with ``body``; a replay says so in ``Idempotent-Replayed: true``."""
-    headers = {REPLAYED_HEADER: "true"} if created.replayed else None
+def create_each(
+    router: BaseRouter, creates: Mapping[str, Callable[[Caller], Export]], *, key: str | None, operation: str
+) -> list[Created]:
+    """One job per entry of ``creates`` under the caller's active-jobs limit, each once per Idempotency-Key."""
+    deps = dependencies()
+    caller = current_caller(router)
+    return service.create_jobs(
+        {name: partial(create, caller) for name, create in creates.items()},
+        caller=caller,
+        key=key,
+        operation=operation,
+        limits=deps.limits,
+        quotas=deps.quotas,
+        jobs=deps.jobs,
+    )
+
+
+def accepted(body: BaseModel, *created: Created) -> Response[Any]:
+    """202 with ``body``; a replay (every job given back, none made) says so in ``Idempotent-Replayed: true``."""
+    replayed = bool(created) and all(c.replayed for c in created)
+    headers = {REPLAYED_HEADER: "true"} if replayed else None
     return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body=body, headers=headers)

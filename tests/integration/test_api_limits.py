@@ -44,11 +44,11 @@ def no_request_counts(db) -> None:
         cur.execute("TRUNCATE idempotency_keys, request_counts")
 
 
-def keyed(api, path: str, key: str, body: Any, user: str = "alice") -> Reply:
+def keyed(api, path: str, key: str, body: Any, user: str = "alice", groups: list[str] | None = None) -> Reply:
     """POST ``body`` to ``path`` with ``Idempotency-Key: key`` (``api`` is the fixture: the handler's environment)."""
     from api.handler import lambda_handler
 
-    event = http_event("POST", path, body=body, user=user)
+    event = http_event("POST", path, body=body, user=user, groups=groups)
     event["headers"]["idempotency-key"] = key
     response = lambda_handler(event, context())
     text = response.get("body") or ""
@@ -230,3 +230,53 @@ def test_given_the_requests_per_minute_limit_then_the_next_request_is_429_until_
     # other users have their own count; unauthenticated documentation is not counted
     assert api("GET", "/exports", user="bob").status == 200
     assert api("GET", "/openapi.json", user=None).status == 200
+
+
+DAY = {"parameters": {"start_date": "2026-01-01", "end_date": "2026-01-02"}}
+
+
+def test_given_a_dataset_export_sent_twice_with_one_key_then_one_job_is_made(api, db, jobs_queue) -> None:
+    # WHEN the same dataset request is sent twice with one Idempotency-Key
+    first = keyed(api, "/datasets/observations/exports", "ds-1", DAY)
+    second = keyed(api, "/datasets/observations/exports", "ds-1", DAY)
+    # THEN one dataset job, given back to both, and one message
+    assert (first.status, second.status) == (202, 202), (first.body, second.body)
+    assert second.body["export_id"] == first.body["export_id"] and first.body["kind"] == "dataset"
+    assert second.headers.get("Idempotent-Replayed") == "true"
+    assert export_rows(db) == 1
+    assert len(jobs_queue.take()) == 1
+    # AND the key with other parameters is refused, naming the key
+    other = keyed(
+        api, "/datasets/observations/exports", "ds-1", {"parameters": {**DAY["parameters"], "end_date": "2026-01-03"}}
+    )
+    assert other.status == 422 and "ds-1" in other.body["message"]
+    assert export_rows(db) == 1
+
+
+def test_given_export_everything_twice_with_one_key_then_each_dataset_is_exported_once(api, db, jobs_queue) -> None:
+    admin = {"user": "root", "groups": ["admin"]}
+    # WHEN an admin asks to export every dataset twice with one key
+    first = keyed(api, "/datasets/exports", "all-1", None, **admin)
+    second = keyed(api, "/datasets/exports", "all-1", None, **admin)
+    # THEN the second gets the same exports back, and each dataset has one job and one message
+    assert (first.status, second.status) == (202, 202), (first.body, second.body)
+    made = [item["export_id"] for item in first.body["items"]]
+    assert len(made) >= 5 and [item["export_id"] for item in second.body["items"]] == made
+    assert second.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first.headers
+    assert export_rows(db) == len(made)
+    assert len(jobs_queue.take()) == len(made)
+
+
+def test_given_the_active_jobs_limit_then_dataset_requests_are_429_and_make_nothing(api, db, limits) -> None:
+    limits(MAX_ACTIVE_JOBS_PER_USER=2)
+    admin = {"user": "root", "groups": ["admin"]}
+    # A user's dataset exports count like any export: the third while two are pending is refused
+    assert api("POST", "/datasets/observations/exports", body=DAY).status == 202
+    assert api("POST", "/datasets/observations/exports", body=DAY).status == 202
+    refused = api("POST", "/datasets/observations/exports", body=DAY)
+    assert refused.status == 429 and refused.headers["Retry-After"] == "30"
+    assert export_rows(db) == 2
+    # AND exporting every dataset (more jobs than the limit) is refused whole: not one job is made
+    everything = api("POST", "/datasets/exports", **admin)
+    assert everything.status == 429 and "the most one user may have is 2" in everything.body["message"]
+    assert export_rows(db) == 2

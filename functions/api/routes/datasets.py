@@ -6,7 +6,7 @@ export like every other: listed in ``GET /exports``, polled, shared, deleted and
 
 from __future__ import annotations
 
-from http import HTTPStatus
+from functools import partial
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Metrics
@@ -22,10 +22,12 @@ from api.auth import current_caller
 from api.dependencies import datasets as catalogue
 from api.dependencies import dependencies
 from api.errors import BODY_ERRORS, answers
+from api.limits import CREATE_ERRORS, IdempotencyKey, accepted, create_each, create_once
 from api.routes.exports import status_of
 from exporter.datasets.catalogue import Dataset
-from exporter.datasets.request import request_dataset_export, request_every_dataset
+from exporter.datasets.request import create_checked, every_dataset, request_dataset_export
 from exporter.errors import DatasetNotFound, EnqueueFailed, InvalidRequest, NotAllowed
+from exporter.jobs.model import Caller, Export
 from exporter.jobs.views import ExportStatus
 
 router = Router()
@@ -148,21 +150,30 @@ def get_dataset(name: DatasetName) -> DatasetDetail:
         UnauthorizedError,
         DatasetNotFound,
         EnqueueFailed,
+        *CREATE_ERRORS,
     ),
 )
-def export_dataset(name: DatasetName, body: Annotated[RunDataset, Body()]) -> Response[ExportStatus]:
+def export_dataset(
+    name: DatasetName, body: Annotated[RunDataset, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[ExportStatus]:
     deps = dependencies()
-    export = request_dataset_export(
-        name,
-        body.parameters,
-        current_caller(router),
-        catalogue=catalogue(),
-        jobs=deps.jobs,
-        queue=deps.queue,
-        max_retries=deps.settings.MAX_RETRIES,
-    )
-    metrics.add_metric(name="DatasetExportsRequested", unit=MetricUnit.Count, value=1)
-    return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body=status_of(export))
+
+    def create(caller: Caller) -> Export:
+        return request_dataset_export(
+            name,
+            body.parameters,
+            caller,
+            catalogue=catalogue(),
+            jobs=deps.jobs,
+            queue=deps.queue,
+            max_retries=deps.settings.MAX_RETRIES,
+        )
+
+    operation = f"datasets/{name}/exports"
+    created = create_once(router, create, key=idempotency_key, operation=operation, body=body.model_dump(mode="json"))
+    if not created.replayed:
+        metrics.add_metric(name="DatasetExportsRequested", unit=MetricUnit.Count, value=1)
+    return accepted(status_of(created.export), created)
 
 
 @router.post(
@@ -174,19 +185,23 @@ def export_dataset(name: DatasetName, body: Annotated[RunDataset, Body()]) -> Re
         UnauthorizedError,
         NotAllowed,
         EnqueueFailed,
+        *CREATE_ERRORS,
     ),
 )
-def export_every_dataset() -> Response[EveryDatasetRun]:
+def export_every_dataset(idempotency_key: IdempotencyKey = None) -> Response[EveryDatasetRun]:
+    """With an Idempotency-Key, a repeat gives back the exports the first request made (and makes any it could not)."""
     deps = dependencies()
-    done = request_every_dataset(
-        current_caller(router),
-        catalogue=catalogue(),
-        jobs=deps.jobs,
-        queue=deps.queue,
-        max_retries=deps.settings.MAX_RETRIES,
+    runnable, skipped = every_dataset(current_caller(router), catalogue=catalogue())
+    creates = {
+        p.dataset: partial(create_checked, p, jobs=deps.jobs, queue=deps.queue, max_retries=deps.settings.MAX_RETRIES)
+        for p in runnable
+    }
+    created = create_each(router, creates, key=idempotency_key, operation="datasets/exports")
+    metrics.add_metric(
+        name="DatasetExportsRequested", unit=MetricUnit.Count, value=sum(1 for c in created if not c.replayed)
     )
     body = EveryDatasetRun(
-        items=[status_of(e) for e in done.exports],
-        skipped=[SkippedDataset(dataset=s.dataset, reason=s.reason) for s in done.skipped],
+        items=[status_of(c.export) for c in created],
+        skipped=[SkippedDataset(dataset=s.dataset, reason=s.reason) for s in skipped],
     )
-    return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body=body)
+    return accepted(body, *created)

@@ -99,21 +99,34 @@ class EverythingRequested:
     skipped: list[Skipped] = field(default_factory=list)
 
 
+def every_dataset(caller: Caller, *, catalogue: Catalogue) -> tuple[list[DatasetParameters], list[Skipped]]:
+    """What CKB's "export everything" (admins) runs: each dataset that needs no parameter; the others, skipped."""
+    if not caller.is_admin:
+        raise NotAllowed("only an admin can export every dataset")
+    runnable: list[DatasetParameters] = []
+    skipped: list[Skipped] = []
+    for dataset in catalogue:
+        try:
+            runnable.append(parameters_of(dataset, {}))
+        except InvalidRequest as problem:
+            skipped.append(Skipped(dataset.name, str(problem)))
+    return runnable, skipped
+
+
+def create_checked(
+    parameters: DatasetParameters, caller: Caller, *, jobs: JobsRepository, queue: MessageQueue, max_retries: int
+) -> Export:
+    """The job of already checked ``parameters`` (one of :func:`every_dataset`'s), enqueued."""
+    return _create(parameters, caller, jobs=jobs, queue=queue, max_retries=max_retries)
+
+
 def request_every_dataset(
     caller: Caller, *, catalogue: Catalogue, jobs: JobsRepository, queue: MessageQueue, max_retries: int
 ) -> EverythingRequested:
     """CKB's "export everything" (admins): one job per dataset; a dataset that needs a parameter is skipped."""
-    if not caller.is_admin:
-        raise NotAllowed("only an admin can export every dataset")
-    done = EverythingRequested()
-    for dataset in catalogue:
-        try:
-            checked = parameters_of(dataset, {})
-        except InvalidRequest as problem:
-            done.skipped.append(Skipped(dataset.name, str(problem)))
-            continue
-        done.exports.append(_create(checked, caller, jobs=jobs, queue=queue, max_retries=max_retries))
-    return done
+    runnable, skipped = every_dataset(caller, catalogue=catalogue)
+    exports = [create_checked(p, caller, jobs=jobs, queue=queue, max_retries=max_retries) for p in runnable]
+    return EverythingRequested(exports, skipped)
 
 
 @dataclass(frozen=True)

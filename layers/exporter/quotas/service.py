@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,12 +55,14 @@ def count_request(user_id: str, *, limits: Limits, quotas: QuotaRepository) -> N
         )
 
 
-def check_active_jobs(caller: Caller, *, limits: Limits, quotas: QuotaRepository) -> None:
+def check_active_jobs(caller: Caller, *, limits: Limits, quotas: QuotaRepository, needed: int = 1) -> None:
+    """TooManyRequests unless ``needed`` more jobs keep the caller within ``max_active_jobs``."""
     active = quotas.active_jobs(caller.user_id)
-    if active >= limits.max_active_jobs:
+    if active + needed > limits.max_active_jobs:
+        more = "one more" if needed == 1 else f"{needed} more"
         raise TooManyRequests(
-            f"{active} jobs are pending or running, the most one user may have is {limits.max_active_jobs}; "
-            "try again when one has finished",
+            f"{active} jobs are pending or running and this request needs {more}, the most one user may have is "
+            f"{limits.max_active_jobs}; try again when one has finished",
             retry_after=ACTIVE_JOBS_RETRY_AFTER,
         )
 
@@ -105,6 +107,49 @@ def create_job(
         if time.monotonic() > deadline:
             raise IdempotencyKeyInUse(f"a request with {IDEMPOTENCY_HEADER} {key!r} is still being answered")
         time.sleep(_POLL_SECONDS)
+
+
+def create_jobs(
+    creates: Mapping[str, Callable[[], Export]],
+    *,
+    caller: Caller,
+    key: str | None,
+    operation: str,
+    limits: Limits,
+    quotas: QuotaRepository,
+    jobs: JobsRepository,
+) -> list[Created]:
+    """One job per entry of ``creates`` (a request that makes several, e.g. every dataset).
+
+    Without a key, all of them must fit under the active-jobs limit or none is made. With a key,
+    each entry is :func:`create_job` under its own key (``key#name``): a repeat gives back the jobs
+    already made and makes only those still missing (one refused by the limit the first time).
+    """
+    if key is None:
+        check_active_jobs(caller, limits=limits, quotas=quotas, needed=len(creates))
+        return [Created(create(), replayed=False) for create in creates.values()]
+    check_key(key)
+    return [
+        create_job(
+            create,
+            caller=caller,
+            key=item_key(key, name),
+            operation=operation,
+            body={"item": name},
+            limits=limits,
+            quotas=quotas,
+            jobs=jobs,
+        )
+        for name, create in creates.items()
+    ]
+
+
+def item_key(key: str, name: str) -> str:
+    """The key of one job of a request that makes several: ``key#name`` (a digest of ``key`` when too long)."""
+    whole = f"{key}#{name}"
+    if len(whole) <= 255:
+        return whole
+    return f"{hashlib.sha256(key.encode()).hexdigest()}#{name}"[:255]
 
 
 def _create_holding(
