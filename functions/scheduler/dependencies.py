@@ -7,11 +7,11 @@ from functools import cache
 
 from exporter.adapters import aws, postgres
 from exporter.adapters.sqs import JobQueue
-from exporter.datasets.catalogue import load_catalogue
+from exporter.datasets.catalogue import Catalogue, load_catalogue
 from exporter.datasets.request import DatasetRequests
 from exporter.exports.fields import FieldsRepository
 from exporter.jobs.repository import JobsRepository
-from exporter.schedules.repository import SchedulesRepository
+from exporter.schedules.repository import OperatorRunsRepository, SchedulesRepository
 from exporter.schedules.targets import Targets
 from exporter.settings import FireSettings, load
 
@@ -22,15 +22,31 @@ def settings() -> FireSettings:
 
 
 @cache
+def catalogue() -> Catalogue:
+    """The dataset folders shipped with the function (``DATASETS_PATH``)."""
+    return load_catalogue(settings().DATASETS_PATH)
+
+
+@cache
+def database() -> postgres.Database:
+    return postgres.database(settings())
+
+
+@cache
+def operator_runs() -> OperatorRunsRepository:
+    return OperatorRunsRepository(database())
+
+
+@cache
 def ports() -> tuple[SchedulesRepository, Targets]:
     config = settings()
-    db = postgres.database(config)
+    db = database()
     jobs, queue = JobsRepository(db), JobQueue(aws.client("sqs"), config.SQS_QUEUE_URL)
     targets = Targets(
         jobs=jobs,
         catalogue=FieldsRepository(db),
         queue=queue,
         max_retries=config.MAX_RETRIES,
-        datasets=DatasetRequests(load_catalogue(config.DATASETS_PATH), jobs, queue, config.MAX_RETRIES),
+        datasets=DatasetRequests(catalogue(), jobs, queue, config.MAX_RETRIES),
     )
     return SchedulesRepository(db), targets

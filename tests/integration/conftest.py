@@ -162,7 +162,8 @@ def scheduling(service_env, db, monkeypatch: pytest.MonkeyPatch) -> Scheduling:
     from api import dependencies as api_deps
     from scheduler import dependencies as fire_deps
 
-    for cached in (api_deps.settings, api_deps.dependencies, fire_deps.settings, fire_deps.ports):
+    fire_ports = (fire_deps.settings, fire_deps.database, fire_deps.catalogue, fire_deps.operator_runs, fire_deps.ports)
+    for cached in (api_deps.settings, api_deps.dependencies, *fire_ports):
         cached.cache_clear()
     return Scheduling(group, client)
 

@@ -29,7 +29,13 @@ def _clear_cached_ports() -> None:
     from scheduler import dependencies as fire_deps
     from worker import dependencies as worker_deps
 
-    for cached in (api_deps.dependencies, api_deps.catalogue_at, fire_deps.settings, fire_deps.ports):
+    for cached in (
+        api_deps.dependencies,
+        api_deps.catalogue_at,
+        fire_deps.settings,
+        fire_deps.catalogue,
+        fire_deps.ports,
+    ):
         cached.cache_clear()
     for cached in (worker_deps.settings, worker_deps.dataset_worker):
         cached.cache_clear()
@@ -200,3 +206,32 @@ def test_scheduling_a_dataset_outside_ones_groups_is_404_and_nothing_is_made(api
     assert reply.status == 404 and reply.body["message"] == f"dataset {analysts_dataset!r} not found"
     assert scheduling.schedules() == {}
     assert api("GET", "/schedules", user="bob").body["items"] == []
+
+
+def test_an_operator_schedule_fires_as_the_system_once_per_fire_time(scheduling, fire_schedule, db, jobs_queue) -> None:
+    from scheduler.handler import lambda_handler
+    from tests.support import context
+
+    with db.cursor() as cur:
+        cur.execute("TRUNCATE operator_schedule_runs")
+    # GIVEN the observations dataset's [schedule] (yesterday, nightly), which has no schedule row
+    event = {"dataset": "observations", "fire_time": "2026-12-03T02:00:00Z"}
+    # WHEN Scheduler delivers its fire twice
+    first, second = (dict(lambda_handler(dict(event), context())) for _ in range(2))
+    # THEN one export, of the system, for the day before; the second delivery did nothing
+    assert first["outcome"] == "created" and second["outcome"] == "duplicate"
+    from scheduler.dependencies import ports
+
+    export = ports()[1].jobs.get(UUID(first["export_id"]))
+    assert export is not None and export.creator_id == "system:operator-schedule" and export.kind == "dataset"
+    assert export.parameters.model_dump()["parameters"] == {"start_date": "2026-12-02", "end_date": "2026-12-02"}
+    assert len(jobs_queue.take()) == 1
+    # AND the run is recorded once, with its export
+    with db.cursor() as cur:
+        cur.execute("SELECT dataset, state, export_id::text FROM operator_schedule_runs")
+        assert cur.fetchall() == [("observations", "created", first["export_id"])]
+    # AND a dataset without a [schedule] fires into nothing
+    assert (
+        dict(lambda_handler({"dataset": "agency", "fire_time": "2026-12-03T02:00:00Z"}, context()))["outcome"]
+        == "skipped"
+    )

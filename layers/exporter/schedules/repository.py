@@ -179,3 +179,49 @@ class SchedulesRepository:
     def runs(self, schedule_id: UUID, *, limit: int = 10) -> list[Run]:
         rows = self._db.run([(SELECT_RUNS, (str(schedule_id), limit))], cursor_factory=psycopg2.extras.RealDictCursor)
         return [Run.model_validate(dict(r)) for r in rows]
+
+
+OPERATOR_CLAIM_RUN = f"""
+INSERT INTO operator_schedule_runs AS r (dataset, fire_time) VALUES (%(dataset)s, %(fire_time)s)
+ON CONFLICT (dataset, fire_time) DO UPDATE SET started_at = now()
+    WHERE r.state = 'started' AND r.started_at < now() - make_interval(secs => %(stale_seconds)s)
+RETURNING {RUN_COLUMNS}
+"""
+OPERATOR_FINISH_RUN = """
+UPDATE operator_schedule_runs SET state = %(state)s, export_id = %(export_id)s, message = %(message)s
+WHERE dataset = %(dataset)s AND fire_time = %(fire_time)s
+"""
+OPERATOR_RELEASE_RUN = "DELETE FROM operator_schedule_runs WHERE dataset = %s AND fire_time = %s AND state = 'started'"
+OPERATOR_SELECT_RUNS = f"""
+SELECT {RUN_COLUMNS} FROM operator_schedule_runs WHERE dataset = %s ORDER BY fire_time DESC LIMIT %s
+"""
+
+
+class OperatorRunsRepository:
+    """The runs of operator schedules (a dataset's ``[schedule]``), one per dataset and fire time."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def claim_run(self, dataset: str, fire_time: datetime) -> bool:
+        params = {"dataset": dataset, "fire_time": fire_time, "stale_seconds": STALE_CLAIM_SECONDS}
+        return bool(self._db.run([(OPERATOR_CLAIM_RUN, params)]))
+
+    def finish_run(
+        self, dataset: str, fire_time: datetime, *, export_id: UUID | None, message: str | None = None
+    ) -> None:
+        params = {
+            "dataset": dataset,
+            "fire_time": fire_time,
+            "state": (RunState.CREATED if export_id else RunState.FAILED).value,
+            "export_id": str(export_id) if export_id else None,
+            "message": message,
+        }
+        self._db.run([(OPERATOR_FINISH_RUN, params)])
+
+    def release_run(self, dataset: str, fire_time: datetime) -> None:
+        self._db.run([(OPERATOR_RELEASE_RUN, (dataset, fire_time))])
+
+    def runs(self, dataset: str, *, limit: int = 10) -> list[Run]:
+        rows = self._db.run([(OPERATOR_SELECT_RUNS, (dataset, limit))], cursor_factory=psycopg2.extras.RealDictCursor)
+        return [Run.model_validate(dict(r)) for r in rows]
