@@ -7,12 +7,15 @@ names an account or a region: those come from the CLI credentials (``CDK_DEFAULT
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_logs as logs
 
+from exporter.applications.catalogue import NAME_PATTERN
 from exporter.settings import DEFAULTS
 
 
@@ -88,6 +91,34 @@ class MaskingConfig:
     link_across_captures: bool = False
 
 
+# The services an application's rule may target, by the ARN's service and resource type.
+TARGET_KINDS = {"sqs": "queue", "lambda": "function", "events": "api-destination"}
+
+
+@dataclass(frozen=True)
+class SourceApplication:
+    """One source application of the registry: its resources (name → allowed filters) and its rule's target.
+
+    ``target_arn`` is an SQS queue, a Lambda function or an EventBridge API destination; ``None``
+    means no rule routes the application's requests (they stay on the bus).
+    """
+
+    name: str
+    resources: Mapping[str, tuple[str, ...]]
+    target_arn: str | None = None
+
+    @property
+    def target_kind(self) -> str | None:
+        """``queue``, ``function`` or ``api-destination`` (read from the ARN), ``None`` without a target."""
+        if self.target_arn is None:
+            return None
+        return TARGET_KINDS[self.target_arn.split(":")[2]]
+
+    def registry_entry(self) -> dict[str, Any]:
+        """The application as ``exporter.applications.catalogue`` reads it (without its key's secret)."""
+        return {"resources": {name: {"filters": list(filters)} for name, filters in self.resources.items()}}
+
+
 @dataclass(frozen=True)
 class EnvConfig:
     name: str
@@ -110,6 +141,9 @@ class EnvConfig:
     log_retention_days: int = 30
     api_5xx_rate_percent: float = 5.0
     job_age_alarm_minutes: int = 15
+    # Application sources: the registry, and the SES identity notifications are sent from (None: no email).
+    applications: tuple[SourceApplication, ...] = ()
+    email_sender: str | None = None
 
     @property
     def removal_policy(self) -> RemovalPolicy:
@@ -166,6 +200,9 @@ CONFIGURABLE_SETTINGS = (
     "MAX_REQUESTS_PER_MINUTE",
     "MAX_ACTIVE_JOBS_PER_USER",
     "IDEMPOTENCY_KEY_HOURS",
+    "SOURCE_TIMEOUT_SECONDS",
+    "MAX_UPLOAD_BYTES",
+    "UPLOAD_URL_TTL_SECONDS",
 )
 DEFAULT_SETTINGS: dict[str, int] = {name: int(DEFAULTS[name]) for name in CONFIGURABLE_SETTINGS}
 
@@ -256,6 +293,8 @@ def load_config(env_name: str, environments: dict[str, Any]) -> EnvConfig:
         log_retention_days=int(raw.get("logRetentionDays", 30)),
         api_5xx_rate_percent=float(alarms.get("api5xxRatePercent", 5.0)),
         job_age_alarm_minutes=int(alarms.get("jobAgeMinutes", 15)),
+        applications=_applications(env_name, raw.get("applications", {})),
+        email_sender=raw.get("email", {}).get("sender") or None,
     )
 
 
@@ -282,3 +321,37 @@ def _cache(env_name: str, raw: dict[str, Any]) -> CacheConfig:
     if cache.multi_az and cache.nodes < 2:
         raise ConfigError(f"{env_name}.cache.multiAz needs cache.nodes >= 2 (a replica to fail over to)")
     return cache
+
+
+def _applications(env_name: str, raw: dict[str, Any]) -> tuple[SourceApplication, ...]:
+    """``applications``: ``{name: {resources: {resource: {filters: [...]}}, targetArn}}``."""
+    applications = []
+    for name, values in raw.items():
+        where = f"{env_name}.applications.{name}"
+        if not re.match(NAME_PATTERN, name):
+            raise ConfigError(f"{where}: application names must match {NAME_PATTERN}")
+        resources = values.get("resources")
+        if not isinstance(resources, dict) or not resources:
+            raise ConfigError(f"{where}.resources must name at least one resource")
+        application = SourceApplication(
+            name=name,
+            resources={resource: tuple(spec.get("filters", ())) for resource, spec in resources.items()},
+            target_arn=values.get("targetArn") or None,
+        )
+        if application.target_arn is not None and not _is_target(application.target_arn):
+            raise ConfigError(
+                f"{where}.targetArn must be the ARN of an SQS queue, a Lambda function or an API destination"
+            )
+        applications.append(application)
+    return tuple(applications)
+
+
+def _is_target(arn: str) -> bool:
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] not in TARGET_KINDS:
+        return False
+    if parts[2] == "lambda":
+        return parts[5] == "function" and len(parts) >= 7
+    if parts[2] == "events":
+        return parts[5].startswith("api-destination/")
+    return bool(parts[5])

@@ -86,6 +86,23 @@ class ServiceEnvironment:
             environment["MASK_JSON_KEYS"] = ",".join(masking.json_keys)
         return environment
 
+    def internal(self, *, applications: str, assembly_queue_url: str) -> dict[str, str]:
+        """``InternalSettings``: the registry with each application's key secret, the assembly queue."""
+        return {
+            **self._export_store(),
+            **self._settings("MAX_UPLOAD_BYTES", "UPLOAD_URL_TTL_SECONDS"),
+            "APPLICATIONS": applications,
+            "ASSEMBLY_QUEUE_URL": assembly_queue_url,
+        }
+
+    def assembler(self, *, assembly_queue_url: str) -> dict[str, str]:
+        """``AssemblerSettings``: the assembler and its sources sweep."""
+        return {
+            **self._export_store(),
+            **self._settings("LEASE_SECONDS", "RETRY_BACKOFF_SECONDS", "SOURCE_TIMEOUT_SECONDS"),
+            "ASSEMBLY_QUEUE_URL": assembly_queue_url,
+        }
+
     def migrate(self, digest: str) -> dict[str, str]:
         """Direct to the instance (no DATABASE_HOST); ``MIGRATIONS_DIGEST`` re-runs the trigger."""
         return {**self._common(), "MIGRATIONS_DIGEST": digest}

@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra.api import Api
+from infra.applications import Applications
 from infra.cache import Cache
 from infra.capture import Capture
 from infra.config import EnvConfig
@@ -82,16 +83,18 @@ class ExportServiceStack(Stack):
             environment=environment,
         )
         schedules = Schedules(self, "Schedules", config=config, factory=factory, jobs=jobs, environment=environment)
+        applications = Applications(self, "Applications", config=config, factory=factory, environment=environment)
         api_function = factory.create(
             self,
             "ApiFunction",
             handler="api.handler.lambda_handler",
             sizing=config.api,
-            environment={**environment.api(), **schedules.api_environment()},
+            environment={**environment.api(), **schedules.api_environment(), **applications.api_environment()},
             description="Export service HTTP API",
         )
         api = Api(self, "Api", config=config, identity=identity, handler=api_function, ui_origins=[web.url])
         web.publish(api_url=api.url, auth=identity.web_auth(web.sign_in_url))
+        applications.add_routes(api)
 
         # Wiring: data access, queues, objects.
         proxied = {
@@ -99,6 +102,7 @@ class ExportServiceStack(Stack):
             **{f.node.id: f for f in worker.functions},
             "Capture": capture.function,
             "ScheduleFire": schedules.function,
+            **{f"Applications{f.node.id}": f for f in applications.functions},
         }
         for name, fn in proxied.items():
             database.secret.grant_read(fn)
@@ -110,7 +114,12 @@ class ExportServiceStack(Stack):
         for writer in (worker.function, capture.function):
             store.grant_write_outputs(writer)
         store.grant_read_source(worker.function)
-        migrations.run_before(api_function, *worker.functions, capture.function, schedules.function)
+        applications.grant_publish(api_function)
+        applications.use_store(store)
+        applications.notify_from(web.url, worker.function, applications.assembler)
+        migrations.run_before(
+            api_function, *worker.functions, capture.function, schedules.function, *applications.functions
+        )
 
         Operations(
             self,
@@ -134,6 +143,9 @@ class ExportServiceStack(Stack):
         CfnOutput(self, "RedisEndpoint", value=cache.endpoint, description="Valkey primary host:port (TLS, AUTH)")
         CfnOutput(self, "RedisAuthSecretArn", value=cache.auth_secret.secret_arn)
         CfnOutput(self, "CaptureFunctionName", value=capture.function.function_name)
+        CfnOutput(self, "EventBusName", value=applications.bus.event_bus_name)
+        CfnOutput(self, "AssemblyQueueUrl", value=applications.queue.queue_url)
+        CfnOutput(self, "ApplicationKeySecrets", value=applications.registry_secrets(), description="{app: secret ARN}")
         CfnOutput(self, "VpcId", value=network.vpc.vpc_id, description="For a publisher's security group (smoke test)")
         if identity.user_pool is not None and identity.client is not None:
             CfnOutput(self, "UserPoolId", value=identity.user_pool.user_pool_id)

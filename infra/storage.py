@@ -14,6 +14,9 @@ from infra.config import EnvConfig
 from infra.nag import acknowledge
 
 OUTPUTS_PREFIX = "outputs/"
+# Parts source applications upload (exporter.applications.internal); kept after assembly, expired here.
+PARTS_PREFIX = "parts/"
+PARTS_EXPIRATION_DAYS = 3
 
 
 class _PrivateBucketProps(TypedDict):
@@ -57,6 +60,9 @@ class ExportStore(Construct):
                     expiration=Duration.days(config.export_expiration_days),
                 ),
                 s3.LifecycleRule(
+                    id="expire-parts", prefix=PARTS_PREFIX, expiration=Duration.days(PARTS_EXPIRATION_DAYS)
+                ),
+                s3.LifecycleRule(
                     id="abort-incomplete-multipart-uploads",
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 ),
@@ -92,4 +98,20 @@ class ExportStore(Construct):
             grantee=grantee,
             actions=["s3:GetObject"],
             resource_arns=[self.source_bucket.arn_for_objects("*")],
+        )
+
+    def grant_write_parts(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Put and presigned put of uploaded parts under ``parts/``, and their size (the internal API)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:PutObject", "s3:GetObject"],
+            resource_arns=[self.bucket.arn_for_objects(f"{PARTS_PREFIX}*")],
+        )
+
+    def grant_read_parts(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Streaming uploaded parts from ``parts/`` into the archive (the assembler)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:GetObject"],
+            resource_arns=[self.bucket.arn_for_objects(f"{PARTS_PREFIX}*")],
         )

@@ -91,7 +91,14 @@ class FireSettings(ExportStoreSettings):
     """The schedule fire function: reads the schedule, requests its export on the job queue."""
 
 
-class WorkerSettings(ExportStoreSettings):
+class NotifySettings(BaseModel):
+    """E-mail on completion or failure: the SES identity sent from (none: no e-mail), the UI's address for links."""
+
+    EMAIL_SENDER: str | None = None
+    UI_BASE_URL: str | None = None
+
+
+class WorkerSettings(ExportStoreSettings, NotifySettings):
     SOURCE_BUCKET: str = Field(min_length=3)
     LEASE_SECONDS: int = Field(default=120, ge=10, le=3600)
     PROGRESS_INTERVAL_SECONDS: float = Field(default=3.0, gt=0)
@@ -123,7 +130,7 @@ class InternalSettings(ExportStoreSettings):
     UPLOAD_URL_TTL_SECONDS: int = Field(default=900, ge=60, le=7 * 24 * 3600)
 
 
-class AssemblerSettings(ExportStoreSettings):
+class AssemblerSettings(ExportStoreSettings, NotifySettings):
     """The assembler: zips an applications export's parts; its sweep times out sources that never answer."""
 
     ASSEMBLY_QUEUE_URL: str = Field(min_length=1)

@@ -7,6 +7,9 @@ EXPECTED_HANDLERS = {
     "migrate.handler.lambda_handler",
     "capture.handler.lambda_handler",
     "scheduler.handler.lambda_handler",
+    "internal.handler.lambda_handler",
+    "assembler.handler.lambda_handler",
+    "assembler.sweep.lambda_handler",
 }
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "DATABASE_SECRET_ARN"}
 STORE_ENV = {"DATABASE_HOST", "S3_BUCKET", "SQS_QUEUE_URL", "MAX_RETRIES", "EXPORT_EXPIRATION_DAYS"}
@@ -63,9 +66,16 @@ def test_given_each_function_then_it_reads_the_settings_its_model_declares(dev) 
         "SCHEDULE_TARGET_ARN",
         "SCHEDULE_ROLE_ARN",
         "SCHEDULE_DLQ_ARN",
+        "APPLICATIONS",
+        "EVENT_BUS_NAME",
     }
     assert set(env("scheduler.handler.lambda_handler")) == COMMON_ENV | STORE_ENV
-    assert set(worker) == COMMON_ENV | STORE_ENV | {"SOURCE_BUCKET", "LEASE_SECONDS", "RETRY_BACKOFF_SECONDS"}
+    assert set(worker) == COMMON_ENV | STORE_ENV | {
+        "SOURCE_BUCKET",
+        "LEASE_SECONDS",
+        "RETRY_BACKOFF_SECONDS",
+        "UI_BASE_URL",
+    }
     assert set(sweeper) == COMMON_ENV | STORE_ENV | {"DLQ_URL"}
     assert set(migrate) == COMMON_ENV | {"MIGRATIONS_DIGEST"}
     assert set(capture) == COMMON_ENV | {
@@ -114,13 +124,23 @@ def test_given_the_layer_bundling_then_it_installs_aarch64_binary_wheels_only(tm
 
 
 def test_given_each_function_then_its_environment_matches_its_settings_model(dev) -> None:
-    from exporter.settings import ApiSettings, CaptureSettings, SweeperSettings, WorkerSettings
+    from exporter.settings import (
+        ApiSettings,
+        AssemblerSettings,
+        CaptureSettings,
+        InternalSettings,
+        SweeperSettings,
+        WorkerSettings,
+    )
 
     for handler, model in (
         ("api.handler.lambda_handler", ApiSettings),
         ("capture.handler.lambda_handler", CaptureSettings),
         ("worker.handler.lambda_handler", WorkerSettings),
         ("worker.sweeper.lambda_handler", SweeperSettings),
+        ("internal.handler.lambda_handler", InternalSettings),
+        ("assembler.handler.lambda_handler", AssemblerSettings),
+        ("assembler.sweep.lambda_handler", AssemblerSettings),
     ):
         variables = dev.function(handler)[1]["Properties"]["Environment"]["Variables"]
         settings = {k for k in variables if not k.startswith("POWERTOOLS_")}
