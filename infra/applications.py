@@ -230,12 +230,14 @@ class Applications(Construct):
         return secret
 
     def api_environment(self) -> dict[str, str]:
-        """``ApiSettings``' application keys: the registry (no keys) and the bus the requests go on."""
-        return {"APPLICATIONS": json.dumps(self._registry(), sort_keys=True), "EVENT_BUS_NAME": self.bus.event_bus_name}
+        """``ApiSettings``' registry, without keys."""
+        return {"APPLICATIONS": json.dumps(self._registry(), sort_keys=True)}
 
-    def grant_publish(self, fn: lambda_.IFunction) -> None:
-        """``events:PutEvents`` on the service's bus only."""
-        self.bus.grant_put_events_to(fn)
+    def grant_publish(self, *functions: lambda_.Function) -> None:
+        """``EVENT_BUS_NAME`` and ``events:PutEvents`` on the service's bus only (requests, job state changes)."""
+        for fn in functions:
+            fn.add_environment("EVENT_BUS_NAME", self.bus.event_bus_name)
+            self.bus.grant_put_events_to(fn)
 
     def add_routes(self, api: Api) -> None:
         """The internal routes on the HTTP API, to the internal function, without the users' JWT authorizer."""

@@ -114,7 +114,8 @@ class ExportServiceStack(Stack):
         for writer in (worker.function, capture.function):
             store.grant_write_outputs(writer)
         store.grant_read_source(worker.function)
-        applications.grant_publish(api_function)
+        # Application requests (the API) and every job's state changes (worker, sweeper, assembler).
+        applications.grant_publish(api_function, *worker.functions, applications.assembler)
         applications.use_store(store)
         applications.notify_from(web.url, worker.function, applications.assembler)
         migrations.run_before(

@@ -97,11 +97,16 @@ def assembly_queue(synth: Synthesized) -> str:
 # --- the bus and the rules -------------------------------------------------------------------------
 
 
-def test_given_the_service_bus_then_the_api_publishes_on_it_and_on_no_other(dev) -> None:
+@pytest.mark.parametrize("handler", [API, WORKER, "worker.sweeper.lambda_handler", ASSEMBLER])
+def test_given_the_service_bus_then_requests_and_job_events_are_published_on_it_and_on_no_other(dev, handler) -> None:
     bus = bus_id(dev)
-    assert env_of(dev, API)["EVENT_BUS_NAME"] == {"Ref": bus}
-    granted = actions_on(dev, API)
-    assert granted["events:PutEvents"] == {json.dumps({"Fn::GetAtt": [bus, "Arn"]})}
+    assert env_of(dev, handler)["EVENT_BUS_NAME"] == {"Ref": bus}
+    assert actions_on(dev, handler)["events:PutEvents"] == {json.dumps({"Fn::GetAtt": [bus, "Arn"]})}
+
+
+def test_given_the_functions_that_publish_nothing_then_they_may_not_put_events(dev) -> None:
+    for handler in (INTERNAL, SWEEP, "capture.handler.lambda_handler"):
+        assert "events:PutEvents" not in actions_on(dev, handler), handler
 
 
 def test_given_the_registry_then_the_api_gets_it_without_any_key(dev) -> None:

@@ -75,8 +75,9 @@ def test_given_each_function_then_it_reads_the_settings_its_model_declares(dev) 
         "LEASE_SECONDS",
         "RETRY_BACKOFF_SECONDS",
         "UI_BASE_URL",
+        "EVENT_BUS_NAME",
     }
-    assert set(sweeper) == COMMON_ENV | STORE_ENV | {"DLQ_URL"}
+    assert set(sweeper) == COMMON_ENV | STORE_ENV | {"DLQ_URL", "EVENT_BUS_NAME"}
     assert set(migrate) == COMMON_ENV | {"MIGRATIONS_DIGEST"}
     assert set(capture) == COMMON_ENV | {
         "DATABASE_HOST",
