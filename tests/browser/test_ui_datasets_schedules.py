@@ -76,7 +76,9 @@ def test_alice_runs_a_dataset_watches_the_export_complete_and_downloads_its_file
 
     # AND it is on her list of exports, described as the dataset run
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My exports").click()
-    expect(page.locator("#my-exports article").first).to_contain_text("dataset observations (end_date 2099-12-31, start_date 2000-01-01)")
+    expect(page.locator("#my-exports article").first).to_contain_text(
+        "dataset observations (end_date 2099-12-31, start_date 2000-01-01)"
+    )
 
 
 def test_a_bad_parameter_shows_the_apis_message_at_that_parameter(signed_in, screenshot):
@@ -93,7 +95,9 @@ def test_a_bad_parameter_shows_the_apis_message_at_that_parameter(signed_in, scr
     end = dataset.get_by_label("end_date")
     expect(end).to_be_focused()
     expect(end).to_have_attribute("aria-invalid", "true")
-    expect(dataset.locator(".param").filter(has=page.get_by_label("end_date")).locator(".error")).to_have_text("parameter 'end_date' is required")
+    expect(dataset.locator(".param").filter(has=page.get_by_label("end_date")).locator(".error")).to_have_text(
+        "parameter 'end_date' is required"
+    )
     expect(dataset.get_by_label("start_date")).not_to_have_attribute("aria-invalid", "true")
     expect(dataset.locator(".runs li")).to_have_count(0)
     screenshot(page, "datasets-error")
@@ -123,7 +127,9 @@ def test_carol_schedules_a_dataset_sees_its_next_run_pauses_and_deletes_it(signe
     # THEN the API's message is at the expression
     when = form.get_by_label("When")
     expect(when).to_be_focused()
-    expect(form.locator(".param").filter(has=page.get_by_label("When")).locator(".error")).to_contain_text("cron hours: 25 is outside 0-23")
+    expect(form.locator(".param").filter(has=page.get_by_label("When")).locator(".error")).to_contain_text(
+        "cron hours: 25 is outside 0-23"
+    )
 
     # WHEN she fixes it and picks a time zone
     when.fill("cron(30 3 * * ? *)")
@@ -135,7 +141,9 @@ def test_carol_schedules_a_dataset_sees_its_next_run_pauses_and_deletes_it(signe
     expect(card.get_by_role("heading", name="nightly observations")).to_be_focused()
     expect(card.locator(".badge")).to_have_text("Active")
     expect(card).to_contain_text("cron(30 3 * * ? *) in Europe/Paris")
-    expect(card).to_contain_text("Dataset Ad observations (start_date = {{ run_date - 1 day }}, end_date = {{ run_date }})")
+    expect(card).to_contain_text(
+        "Dataset Ad observations (start_date = {{ run_date - 1 day }}, end_date = {{ run_date }})"
+    )
     expect(card.locator(".next-run dd")).to_contain_text(re.compile(r"\(in (\d+ hours?|\d+ min)"))
     expect(page.locator(".flash")).to_contain_text("Schedule “nightly observations” created. Next runs:")
     [stored] = schedules_of(local_stack, "carol")
@@ -211,7 +219,10 @@ def test_the_datasets_and_schedules_pages_fit_a_phone(signed_in, screenshot, loc
         f"{local_stack.url}/schedules",
         json={
             "name": "daily observations",
-            "target": {"dataset": "observations", "parameters": {"start_date": "{{ run_date - 1 day }}", "end_date": "{{ run_date }}"}},
+            "target": {
+                "dataset": "observations",
+                "parameters": {"start_date": "{{ run_date - 1 day }}", "end_date": "{{ run_date }}"},
+            },
             "expression": "cron(0 2 * * ? *)",
         },
         timeout=10,
