@@ -26,7 +26,7 @@ import boto3
 
 from exporter.adapters.postgres import apply_migrations, connect_url
 from exporter.settings import DEFAULTS
-from local import applications, demo_data, demo_datasets, gateway, schedule_source
+from local import applications, demo_data, demo_datasets, demo_telemetry, gateway, schedule_source
 from local.identity import AUDIENCE, KEY_FILE, LocalIssuer, load_or_create_key
 from local.services import (
     AwsResources,
@@ -134,6 +134,7 @@ def seed_demo_data(database_url: str, aws: AwsResources) -> None:
     try:
         inserted = demo_data.seed_observations_if_empty(conn, docs)
         ckb_rows = demo_datasets.seed_ckb_tables(conn)  # the tables the demo datasets (datasets/) read
+        ckb_rows.update(demo_telemetry.seed_telemetry(conn))  # the uci-* datasets' conversation telemetry
     finally:
         conn.close()
     uploaded = demo_data.upload_images(boto3.client("s3"), aws.source_bucket, docs)

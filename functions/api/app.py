@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from api import errors, gate, limits
 from api.dependencies import settings
 from api.public import DOCS, HEALTH, OPENAPI
-from api.routes import applications, captures, datasets, exports, fields, schedules
+from api.routes import applications, captures, datasets, exports, fields, schedules, sunbird
 
 # Powertools documents request validation as 422 with these schemas; this API answers it with 400 and Error.
 POWERTOOLS_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
@@ -83,6 +83,7 @@ def build_app() -> ExportApi:
     app.include_router(schedules.router)
     app.include_router(datasets.router)
     app.include_router(applications.router, prefix=applications.PREFIX)
+    app.include_router(sunbird.router)
     return app
 
 

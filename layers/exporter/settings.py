@@ -56,6 +56,8 @@ CAPTURE_MAX_SECONDS_LIMIT = 870
 
 class ApiSettings(ExportStoreSettings):
     DOWNLOAD_URL_TTL_SECONDS: int = Field(default=900, ge=30, le=7 * 24 * 3600)
+    # How long the download URLs of a data-exhaust request's answer work (Sunbird's: one day).
+    DATASET_REQUEST_URL_TTL_SECONDS: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
     MAX_BODY_BYTES: int = Field(default=256 * 1024, ge=1024)
     # The capture queue; without it POST /captures answers 503.
     CAPTURE_QUEUE_URL: str | None = None

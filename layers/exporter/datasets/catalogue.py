@@ -7,7 +7,8 @@ was exported is deleted once its file is complete) and an optional ``dataset.tom
     title = "Observations"
     description = "Ad observations in a date range"
     groups = ["*"]              # who may run it; default ["admin"]; "*" is any signed-in user
-    format = "csv.gz"           # csv.gz (default), csv, jsonl.gz
+    format = "csv.gz"           # csv.gz (default), csv, jsonl.gz, csv.zip (AES-256, the requester's key)
+    run = "immediate"           # immediate (default) or batch: dataset requests wait for [schedule]
     source = "archive"          # another database, by its name in DATASET_SOURCES; default: the service's
 
     [[parameters]]
@@ -42,7 +43,7 @@ from .sql import SqlProblem, Statement, parse_delete, parse_select
 ANY_SIGNED_IN = "*"  # in ``groups``: every signed-in user may run the dataset
 DEFAULT_GROUPS = ("admin",)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}\Z")
-_TOML_KEYS = {"title", "description", "parameters", "groups", "format", "schedule", "source"}
+_TOML_KEYS = {"title", "description", "parameters", "groups", "format", "schedule", "source", "run"}
 _PARAMETER_KEYS = {"name", "type", "required", "default", "description"}
 _SCHEDULE_KEYS = {"expression", "timezone", "parameters"}
 
@@ -51,14 +52,27 @@ class Format(StrEnum):
     CSV_GZ = "csv.gz"
     CSV = "csv"
     JSONL_GZ = "jsonl.gz"
+    CSV_ZIP = "csv.zip"  # the CSV in a ZIP encrypted with AES-256 under the requester's key
 
     @property
     def content_type(self) -> str:
+        if self is Format.CSV_ZIP:
+            return "application/zip"
         return "text/csv; charset=utf-8" if self is Format.CSV else "application/gzip"
 
     @property
     def compressed(self) -> bool:
-        return self is not Format.CSV
+        """Gzipped on the way out (a ZIP compresses its own entry)."""
+        return self in (Format.CSV_GZ, Format.JSONL_GZ)
+
+    @property
+    def encrypted(self) -> bool:
+        return self is Format.CSV_ZIP
+
+
+class RunMode(StrEnum):
+    IMMEDIATE = "immediate"  # a dataset request is enqueued at once
+    BATCH = "batch"  # dataset requests wait for the dataset's schedule, which runs every waiting one
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,7 @@ class Dataset:
     format: Format = Format.CSV_GZ
     schedule: OperatorSchedule | None = None
     source: str | None = None
+    run: RunMode = RunMode.IMMEDIATE
     select_sql: str = ""  # the files as written, shown to admins
     delete_sql: str | None = None
 
@@ -169,6 +184,10 @@ def _read(folder: Path) -> Dataset:
     delete = parse_delete(delete_sql) if delete_sql is not None else None
     parameters = tuple(_parameter(raw) for raw in _list(meta, "parameters"))
     _check_placeholders(select, delete, parameters)
+    if _format(meta).encrypted and _run_mode(meta) is RunMode.BATCH:
+        raise ValueError("an encrypted format runs immediately: its key is held only while its request runs")
+    if _run_mode(meta) is RunMode.BATCH and meta.get("schedule") is None:
+        raise ValueError('run = "batch" needs a [schedule] to run the waiting requests')
     return Dataset(
         name=folder.name,
         title=_text(meta, "title", default=folder.name),
@@ -180,6 +199,7 @@ def _read(folder: Path) -> Dataset:
         format=_format(meta),
         schedule=_schedule(meta.get("schedule"), parameters),
         source=_text(meta, "source", default="") or None,
+        run=_run_mode(meta),
         select_sql=select_sql,
         delete_sql=delete_sql,
     )
@@ -218,6 +238,14 @@ def _format(meta: Mapping[str, Any]) -> Format:
         return Format(raw)
     except ValueError:
         raise ValueError(f"unknown format {raw!r} (known: {', '.join(f.value for f in Format)})") from None
+
+
+def _run_mode(meta: Mapping[str, Any]) -> RunMode:
+    raw = meta.get("run", RunMode.IMMEDIATE.value)
+    try:
+        return RunMode(raw)
+    except ValueError:
+        raise ValueError(f"unknown run {raw!r} (known: immediate, batch)") from None
 
 
 def _parameter(raw: Any) -> Parameter:

@@ -7,6 +7,7 @@ from datetime import UTC
 from ..jobs.keys import safe_key_part
 from ..jobs.kind import JobKind, Output
 from ..jobs.model import Export, Kind
+from .catalogue import Format
 from .model import DatasetMessage, DatasetParameters
 
 
@@ -35,7 +36,7 @@ def output_for(export: Export) -> Output:
     fmt = export.parameters.format
     return Output(
         extension=fmt,
-        content_type="text/csv; charset=utf-8" if fmt == "csv" else "application/gzip",
+        content_type=Format(fmt).content_type,
         filename_prefix=safe_key_part(export.parameters.dataset),
         key=dataset_key,
     )

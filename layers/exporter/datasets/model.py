@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 
 
 class DatasetParameters(BaseModel):
@@ -28,3 +28,10 @@ class DatasetMessage(BaseModel):
     dataset: str
     attempt: int = Field(ge=1)
     max_retries: int = Field(ge=0)
+    # The password of an encrypted format's ZIP: only ever in this message (never on the job's row).
+    # Shown masked in a repr or a Python dump; written out only into the queue message's JSON.
+    encryption_key: SecretStr | None = None
+
+    @field_serializer("encryption_key", when_used="json")
+    def _reveal_for_the_queue(self, key: SecretStr | None) -> str | None:
+        return key.get_secret_value() if key is not None else None

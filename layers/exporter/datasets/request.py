@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from pydantic import SecretStr
 
 from ..adapters.ports import MessageQueue
 from ..errors import InvalidRequest, NotAllowed
@@ -61,11 +62,34 @@ def request_dataset_export(
 ) -> Export:
     """Check, write the job row (kind ``dataset``), enqueue attempt 1. A failed enqueue fails the row, visibly."""
     checked = check_dataset_request(name, parameters, caller, catalogue=catalogue)
+    if catalogue.get(name).format.encrypted:
+        raise InvalidRequest(f"dataset {name!r} is encrypted: request it with an encryption key")
     return _create(checked, caller, jobs=jobs, queue=queue, max_retries=max_retries)
 
 
+def create_dataset_export(
+    parameters: DatasetParameters,
+    creator_id: str,
+    *,
+    jobs: JobsRepository,
+    queue: MessageQueue,
+    max_retries: int,
+    encryption_key: SecretStr | None = None,
+) -> Export:
+    """The job of checked ``parameters`` for ``creator_id``; an encrypted format's key goes in its message only."""
+    return _create(
+        parameters, Caller(user_id=creator_id), jobs=jobs, queue=queue, max_retries=max_retries, key=encryption_key
+    )
+
+
 def _create(
-    parameters: DatasetParameters, caller: Caller, *, jobs: JobsRepository, queue: MessageQueue, max_retries: int
+    parameters: DatasetParameters,
+    caller: Caller,
+    *,
+    jobs: JobsRepository,
+    queue: MessageQueue,
+    max_retries: int,
+    key: SecretStr | None = None,
 ) -> Export:
     export = jobs.create(
         export_id=uuid.uuid4(),
@@ -81,6 +105,7 @@ def _create(
         dataset=parameters.dataset,
         attempt=1,
         max_retries=max_retries,
+        encryption_key=key,
     )
     enqueue_or_fail(export, message, queue=queue, jobs=jobs, noun=DATASET.noun)
     logger.info("dataset export requested", extra={"export_id": str(export.export_id), "dataset": parameters.dataset})
@@ -107,6 +132,8 @@ def every_dataset(caller: Caller, *, catalogue: Catalogue) -> tuple[list[Dataset
     skipped: list[Skipped] = []
     for dataset in catalogue:
         try:
+            if dataset.format.encrypted:
+                raise InvalidRequest("encrypted: it needs a requester's encryption key")
             runnable.append(parameters_of(dataset, {}))
         except InvalidRequest as problem:
             skipped.append(Skipped(dataset.name, str(problem)))

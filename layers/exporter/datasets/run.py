@@ -8,6 +8,7 @@ its ``after_upload`` (see :mod:`exporter.datasets.archive`).
 
 from __future__ import annotations
 
+import tempfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from aws_lambda_powertools import Logger
 from ..jobs.kind import Artefact, Heartbeat, JobRun, Sink
 from .archive import DeleteExported, finished_deletion, release
 from .catalogue import Catalogue, Dataset, Format
+from .encrypted import current_key, write_encrypted_zip
 from .model import DatasetParameters
 from .parameters import bound
 from .sql import copy_csv, copy_jsonl
@@ -113,8 +115,26 @@ class DatasetRun:
     def _copy(
         self, run: JobRun, conn: psycopg2.extensions.connection, dataset: Dataset, fmt: Format, values: dict[str, Any]
     ) -> int:
+        if fmt.encrypted:
+            key = current_key()  # before any work: an attempt without its key cannot succeed
+            with tempfile.TemporaryFile() as csv_file:
+                rows = self._copy_into(run, conn, dataset, fmt, values, csv_file)
+                csv_file.seek(0)
+                write_encrypted_zip(csv_file, run.output, key=key, entry_name=f"{dataset.name}.csv")
+            return rows
+        return self._copy_into(run, conn, dataset, fmt, values, run.output)
+
+    def _copy_into(
+        self,
+        run: JobRun,
+        conn: psycopg2.extensions.connection,
+        dataset: Dataset,
+        fmt: Format,
+        values: dict[str, Any],
+        sink: Sink,
+    ) -> int:
         heartbeat: Heartbeat = run.heartbeat
-        writer = GzipRows(run.output, level=self.gzip_level if fmt.compressed else None, heartbeat=heartbeat)
+        writer = GzipRows(sink, level=self.gzip_level if fmt.compressed else None, heartbeat=heartbeat)
         with conn.cursor() as cur:
             template = copy_jsonl(dataset.select) if fmt is Format.JSONL_GZ else copy_csv(dataset.select)
             statement = cur.mogrify(template, values).decode("utf-8")
