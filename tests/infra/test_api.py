@@ -35,6 +35,9 @@ KNOWN_AUTHORIZED = {
     "GET /datasets/{name}",
     "POST /datasets/{name}/exports",
     "POST /datasets/exports",
+    "POST /dataset/v1/request/submit",
+    "GET /dataset/v1/request/read/{tag}",
+    "GET /dataset/v1/request/list/{tag}",
     *(
         f"{method} {prefix}{path}"
         for prefix in ("/captures", "/dataset-exporter/v1/captures")
