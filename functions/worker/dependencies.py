@@ -12,10 +12,10 @@ from exporter.adapters.events import EventBridgeBus
 from exporter.adapters.s3 import S3Store
 from exporter.adapters.sqs import JobQueue
 from exporter.datasets.catalogue import load_catalogue
-from exporter.datasets.encrypted import DatasetWorker
 from exporter.datasets.kind import DATASET
 from exporter.datasets.run import DatasetRun
 from exporter.datasets.sources import DatasetSources
+from exporter.datasets.worker import DatasetWorker
 from exporter.exports.kind import QUERY_EXPORT
 from exporter.exports.run import QueryExportRun
 from exporter.jobs.events import JobEventsRepository, JobNotifier

@@ -36,7 +36,7 @@ def _count(db, table: str) -> int:
 def test_each_user_sees_the_datasets_their_groups_may_run(api) -> None:
     # A signed-in user sees the datasets open to everyone; an admin sees every one, with what it deletes
     mine = api("GET", "/datasets").body["items"]
-    assert [d["name"] for d in mine] == ["observations"]
+    assert [d["name"] for d in mine] == ["observations", "uci-response-exhaust"]
     assert mine[0]["parameters"][0] == {
         "name": "start_date",
         "type": "date",
@@ -119,8 +119,9 @@ def test_export_everything_is_for_admins_and_archives_every_ckb_task(api, ckb, d
 
     assert reply.status == 202
     assert {item["export_parameters"]["dataset"] for item in reply.body["items"]} == CKB_TASKS
-    assert [s["dataset"] for s in reply.body["skipped"]] == ["observations"]
-    assert "start_date" in reply.body["skipped"][0]["reason"]
+    skipped = {s["dataset"]: s["reason"] for s in reply.body["skipped"]}
+    assert list(skipped) == ["observations", "uci-private-exhaust", "uci-response-exhaust"]
+    assert "start_date" in skipped["observations"] and "encryption key" in skipped["uci-private-exhaust"]
     drain()
     for item in reply.body["items"]:
         status = api("GET", f"/exports/{item['export_id']}", **ADMIN).body

@@ -1,7 +1,7 @@
 """An encrypted dataset file: the CSV PostgreSQL writes, in a ZIP encrypted with AES-256 under the requester's key.
 
 The key travels only in the job's queue message (``DatasetMessage.encryption_key``): the row, its
-details and its messages never hold it. :class:`DatasetWorker` hands it to the body for the one
+details and its messages never hold it. ``exporter.datasets.worker.DatasetWorker`` hands it to the body for the one
 attempt the message runs; a retry's message is a copy of it. A message rebuilt from the row (the
 sweeper's resend of a lost message) has no key: that attempt fails, saying to submit again.
 """
@@ -11,18 +11,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import IO
 
 import pyzipper
-from aws_lambda_powertools import Metrics
 from pydantic import SecretStr
 
 from ..errors import ExportError
 from ..jobs.kind import Sink
-from ..jobs.lifecycle import RunResult
-from ..jobs.model import JobMessage
-from ..jobs.records import KindWorker
 
 # The key of the attempt this worker is running, set from its message for that attempt only.
 ENCRYPTION_KEY: ContextVar[SecretStr | None] = ContextVar("dataset_encryption_key", default=None)
@@ -31,18 +26,6 @@ _CHUNK = 256 * 1024
 
 class KeyUnavailable(ExportError):
     """An encrypted dataset's attempt arrived without its key (the message was rebuilt from the row)."""
-
-
-@dataclass(frozen=True)
-class DatasetWorker(KindWorker):
-    """The dataset kind's worker: the message's encryption key is visible to the body while it runs."""
-
-    def run(self, message: JobMessage, message_id: str, metrics: Metrics) -> RunResult:
-        token = ENCRYPTION_KEY.set(getattr(message, "encryption_key", None))
-        try:
-            return super().run(message, message_id, metrics)
-        finally:
-            ENCRYPTION_KEY.reset(token)
 
 
 def current_key() -> SecretStr:
