@@ -14,6 +14,8 @@ from exporter.jobs.repository import JobsRepository
 from exporter.schedules.repository import OperatorRunsRepository, SchedulesRepository
 from exporter.schedules.targets import Targets
 from exporter.settings import FireSettings, load
+from exporter.sunbird.repository import DatasetRequestsRepository
+from exporter.sunbird.service import Exhaust, run_waiting
 
 
 @cache
@@ -50,3 +52,16 @@ def ports() -> tuple[SchedulesRepository, Targets]:
         datasets=DatasetRequests(catalogue(), jobs, queue, config.MAX_RETRIES),
     )
     return SchedulesRepository(db), targets
+
+
+@cache
+def exhaust() -> Exhaust:
+    config = settings()
+    db = database()
+    queue = JobQueue(aws.client("sqs"), config.SQS_QUEUE_URL)
+    return Exhaust(catalogue(), DatasetRequestsRepository(db), JobsRepository(db), queue, config.MAX_RETRIES)
+
+
+def start_waiting(dataset: str) -> int:
+    """A batch dataset's fire: start every request waiting for it; how many."""
+    return len(run_waiting(dataset, exhaust=exhaust()))

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, model_validator
 
 from exporter.schedules.fire import fire, fire_operator, parse_fire_time
-from scheduler.dependencies import catalogue, operator_runs, ports, settings
+from scheduler.dependencies import catalogue, operator_runs, ports, settings, start_waiting
 
 logger = Logger()
 tracer = Tracer()
@@ -48,7 +48,12 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         result = fire(request.schedule_id, fire_time, schedules=schedules, targets=targets)
     else:
         result = fire_operator(
-            str(request.dataset), fire_time, catalogue=catalogue(), runs=operator_runs(), targets=targets
+            str(request.dataset),
+            fire_time,
+            catalogue=catalogue(),
+            runs=operator_runs(),
+            targets=targets,
+            batch=start_waiting,
         )
     metrics.add_metric(name=f"ScheduleFires{result.outcome.value.title()}", unit=MetricUnit.Count, value=1)
     return {

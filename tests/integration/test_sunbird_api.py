@@ -10,14 +10,17 @@ import copy
 import csv
 import io
 import json
+import os
 import re
 import shutil
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import pyzipper
 
+from exporter.adapters.postgres import Database, connect_url
 from local.demo_telemetry import seed_telemetry
 
 USER = {"user": "user_id"}
@@ -367,14 +370,31 @@ def test_a_batch_dataset_waits_for_its_schedule_which_runs_every_waiting_request
     )
     assert read.body["result"]["statusMessage"] == "waiting for the dataset's scheduled batch run"
 
-    # WHEN the dataset's schedule runs
+    # WHEN the dataset's operator schedule fires (twice: Scheduler delivers at least once)
+    from exporter.schedules.fire import Outcome, fire_operator
+    from exporter.schedules.repository import OperatorRunsRepository
     from exporter.sunbird.service import run_waiting
 
-    started = run_waiting("uci-response-exhaust", exhaust=sunbird.exhaust())
+    def start_waiting(name: str) -> int:
+        return len(run_waiting(name, exhaust=sunbird.exhaust()))
+
+    fired = [
+        fire_operator(
+            "uci-response-exhaust",
+            datetime(2022, 4, 2, 2, 0, tzinfo=UTC),
+            catalogue=sunbird.exhaust().catalogue,
+            runs=OperatorRunsRepository(Database(lambda: connect_url(os.environ["DATABASE_URL"]))),
+            targets=None,  # type: ignore[arg-type]  # a batch fire requests no single export
+            batch=start_waiting,
+        )
+        for _ in range(2)
+    ]
     drain()
 
-    # THEN both ran, once
-    assert len(started) == 2 and run_waiting("uci-response-exhaust", exhaust=sunbird.exhaust()) == []
+    # THEN both waiting requests ran, once
+    assert [f.outcome for f in fired] == [Outcome.CREATED, Outcome.DUPLICATE]
+    assert fired[0].message == "batch run: 2 waiting request(s) started"
+    assert run_waiting("uci-response-exhaust", exhaust=sunbird.exhaust()) == []
     for tag, result in ((SEED_SUBMIT["request"]["tag"], one), ("another-tag", other)):
         after = api("GET", f"/dataset/v1/request/read/{tag}", query={"requestId": result["requestId"]}, **USER)
         assert after.body["result"]["status"] == "SUCCESS" and len(after.body["result"]["downloadUrls"]) == 1

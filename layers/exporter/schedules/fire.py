@@ -16,7 +16,7 @@ from uuid import UUID
 
 from aws_lambda_powertools import Logger
 
-from ..datasets.catalogue import Catalogue
+from ..datasets.catalogue import Catalogue, RunMode
 from ..errors import ExportError
 from ..jobs.model import Caller, Export
 from ..settings import ADMIN_GROUP
@@ -78,14 +78,26 @@ def fire(schedule_id: UUID, fire_time: datetime, *, schedules: SchedulesReposito
 
 
 def fire_operator(
-    dataset: str, fire_time: datetime, *, catalogue: Catalogue, runs: OperatorRunsRepository, targets: Targets
+    dataset: str,
+    fire_time: datetime,
+    *,
+    catalogue: Catalogue,
+    runs: OperatorRunsRepository,
+    targets: Targets,
+    batch: Callable[[str], int] | None = None,
 ) -> FireResult:
-    """One fire of the operator schedule of ``dataset`` (its ``dataset.toml``), as the system, once per fire time."""
+    """One fire of the operator schedule of ``dataset`` (its ``dataset.toml``), as the system, once per fire time.
+
+    A dataset that runs in batches (``run = "batch"``) starts every request waiting for it instead
+    (``batch`` starts them and says how many).
+    """
     found = catalogue.datasets.get(dataset)
     schedule = found.schedule if found is not None else None
     if schedule is None:
         logger.info("operator fire skipped", extra={"dataset": dataset, "reason": "no such operator schedule"})
         return FireResult(Outcome.SKIPPED, message="no such operator schedule")
+    if found is not None and found.run is RunMode.BATCH and batch is not None:
+        return _batch_once(dataset, fire_time, batch, runs=runs)
     target = DatasetTarget(dataset=dataset, parameters=dict(schedule.parameters))
     return _run_once(
         dataset,
@@ -93,6 +105,21 @@ def fire_operator(
         lambda: targets.request(target, OPERATOR, fire_time=fire_time, timezone=schedule.timezone),
         runs=runs,
     )
+
+
+def _batch_once(dataset: str, fire_time: datetime, batch: Callable[[str], int], *, runs: Runs) -> FireResult:
+    """Claim the fire time, start every waiting request of ``dataset``, record how many."""
+    if not runs.claim_run(dataset, fire_time):
+        logger.info("duplicate fire", extra={"schedule": dataset, "fire_time": fire_time.isoformat()})
+        return FireResult(Outcome.DUPLICATE)
+    try:
+        started = batch(dataset)
+    except Exception:
+        runs.release_run(dataset, fire_time)
+        raise
+    message = f"batch run: {started} waiting request(s) started"
+    runs.finish_run(dataset, fire_time, export_id=None, message=message)
+    return FireResult(Outcome.CREATED, message=message)
 
 
 def _run_once(key: UUID | str, fire_time: datetime, request: Callable[[], Export], *, runs: Runs) -> FireResult:
