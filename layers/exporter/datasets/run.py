@@ -9,7 +9,6 @@ its ``after_upload`` (see :mod:`exporter.datasets.archive`).
 from __future__ import annotations
 
 import tempfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ import psycopg2.extensions
 from aws_lambda_powertools import Logger
 
 from ..jobs.kind import Artefact, Heartbeat, JobRun, Sink
+from ..output.deflater import BackgroundDeflate
 from .archive import DeleteExported, finished_deletion, release
 from .catalogue import Catalogue, Dataset, Format
 from .encrypted import current_key, write_encrypted_zip
@@ -30,17 +30,23 @@ logger = Logger(child=True)
 DEFAULT_GZIP_LEVEL = 6
 _BLOCK = 256 * 1024  # rows are gathered into blocks this large before they are deflated
 _GZIP_WBITS = 31  # zlib's gzip container
+_QUEUED_BLOCKS = 4  # blocks waiting for the deflating thread: memory stays at about 1 MiB
 
 
 class GzipRows:
     """The file object ``copy_expert`` writes into (one call a row): counts rows, deflates (or not) into ``sink``.
 
-    Rows are gathered into blocks of ``_BLOCK`` bytes, so zlib and the sink see few, large writes.
+    Rows are gathered into blocks of ``_BLOCK`` bytes, so zlib and the sink see few, large writes;
+    the blocks are deflated by a thread while PostgreSQL sends the next rows.
     """
 
     def __init__(self, sink: Sink, *, level: int | None, heartbeat: Callable[[int], None]) -> None:
-        self._sink, self._heartbeat = sink, heartbeat
-        self._deflate = zlib.compressobj(level, zlib.DEFLATED, _GZIP_WBITS) if level is not None else None
+        self._heartbeat = heartbeat
+        self._out: Sink | BackgroundDeflate = (
+            BackgroundDeflate(sink, level=level, wbits=_GZIP_WBITS, queued=_QUEUED_BLOCKS)
+            if level is not None
+            else sink
+        )
         self._block = bytearray()
         self.writes = 0
 
@@ -54,16 +60,20 @@ class GzipRows:
         return len(data)
 
     def _flush(self) -> None:
-        raw = bytes(self._block)
-        self._block.clear()
-        out = self._deflate.compress(raw) if self._deflate is not None else raw
-        if out:
-            self._sink.write(out)
+        if self._block:
+            self._out.write(bytes(self._block))
+            self._block.clear()
 
     def close(self) -> None:
+        """Write what is held and end the gzip stream; raises what the deflating thread met."""
         self._flush()
-        if self._deflate is not None:
-            self._sink.write(self._deflate.flush())
+        if isinstance(self._out, BackgroundDeflate):
+            self._out.finish()
+
+    def abandon(self) -> None:
+        """Stop the deflating thread without ending the stream (the export failed)."""
+        if isinstance(self._out, BackgroundDeflate):
+            self._out.stop()
 
 
 Connect = Callable[[str | None], psycopg2.extensions.connection]
@@ -135,11 +145,15 @@ class DatasetRun:
     ) -> int:
         heartbeat: Heartbeat = run.heartbeat
         writer = GzipRows(sink, level=self.gzip_level if fmt.compressed else None, heartbeat=heartbeat)
-        with conn.cursor() as cur:
-            template = copy_jsonl(dataset.select) if fmt is Format.JSONL_GZ else copy_csv(dataset.select)
-            statement = cur.mogrify(template, values).decode("utf-8")
-            cur.copy_expert(statement, writer, size=_BLOCK)
-            rows = int(cur.rowcount)
+        try:
+            with conn.cursor() as cur:
+                template = copy_jsonl(dataset.select) if fmt is Format.JSONL_GZ else copy_csv(dataset.select)
+                statement = cur.mogrify(template, values).decode("utf-8")
+                cur.copy_expert(statement, writer, size=_BLOCK)
+                rows = int(cur.rowcount)
+        except BaseException:
+            writer.abandon()
+            raise
         writer.close()
         heartbeat(rows, force=True)
         return rows

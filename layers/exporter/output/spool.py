@@ -8,11 +8,10 @@ up to ``in_memory_bytes`` and in a temporary file beyond. The rows are then read
 
 from __future__ import annotations
 
-import queue
 import tempfile
-import threading
-import zlib
 from collections.abc import Iterator
+
+from .deflater import BackgroundDeflate
 
 _CHUNK = 1024 * 1024
 _QUEUED = 4  # chunks waiting for the deflating thread: memory stays at a few CSV buffers
@@ -26,46 +25,27 @@ class DeflatedSpool:
     """
 
     def __init__(self, *, level: int = 6, in_memory_bytes: int = 8 * 1024 * 1024) -> None:
-        self._compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
         self._spool = tempfile.SpooledTemporaryFile(max_size=in_memory_bytes, prefix="zip-entry-")  # noqa: SIM115
-        self.crc = 0
+        self._deflate = BackgroundDeflate(self._spool, level=level, wbits=-15, queued=_QUEUED, crc=True)
         self.size = 0
-        self.compressed = 0
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._deflate, name="deflate", daemon=True)
-        self._thread.start()
         self._finished = False
 
-    def write(self, data: bytes) -> int:
-        if self._error is not None:
-            raise self._error
-        if data:
-            self.size += len(data)
-            self._queue.put(data)
-        return len(data)
+    @property
+    def crc(self) -> int:
+        return self._deflate.crc
 
-    def _deflate(self) -> None:
-        while (data := self._queue.get()) is not None:
-            if self._error is not None:
-                continue  # keep draining so a writer never blocks on a full queue
-            try:
-                self.crc = zlib.crc32(data, self.crc)
-                out = self._compressor.compress(data)
-                if out:
-                    self.compressed += len(out)
-                    self._spool.write(out)
-            except BaseException as error:  # raised in the writer's thread
-                self._error = error
+    @property
+    def compressed(self) -> int:
+        return self._deflate.compressed
+
+    def write(self, data: bytes) -> int:
+        self._deflate.write(data)
+        self.size += len(data)
+        return len(data)
 
     def finish(self) -> None:
         """End the deflate stream; raises what the deflating thread met."""
-        self._stop()
-        if self._error is not None:
-            raise self._error
-        out = self._compressor.flush()
-        self.compressed += len(out)
-        self._spool.write(out)
+        self._deflate.finish()
         self._finished = True
 
     def chunks(self) -> Iterator[bytes]:
@@ -76,13 +56,8 @@ class DeflatedSpool:
             yield chunk
 
     def close(self) -> None:
-        self._stop()
+        self._deflate.stop()
         self._spool.close()
-
-    def _stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
 
     def __enter__(self) -> DeflatedSpool:
         return self
