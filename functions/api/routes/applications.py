@@ -2,6 +2,7 @@
 
 The upstream service's paths and export object, as a thin facade over the one job model: these
 exports are also in ``GET /exports``, shared, expired and deleted like every other.
+``GET /api/export/v1/applications`` lists the registry (applications, resources, filters) for the UI's form.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseHeader
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.auth import current_caller
 from api.dependencies import dependencies, settings
@@ -65,6 +66,38 @@ def applications() -> Applications:
     )
 
 
+class ResourceView(BaseModel):
+    name: str
+    filters: list[str] = Field(description="The filters this resource honours; no other may be sent")
+
+
+class ApplicationView(BaseModel):
+    name: str
+    resources: list[ResourceView]
+
+
+class Registry(BaseModel):
+    """The source applications one may ask for resources, without their keys."""
+
+    applications: list[ApplicationView]
+
+
+def registry_view(catalogue: Catalogue) -> Registry:
+    """The registry by name (applications, then each one's resources), without any secret."""
+    return Registry(
+        applications=[
+            ApplicationView(
+                name=name,
+                resources=[
+                    ResourceView(name=resource, filters=list(config.filters))
+                    for resource, config in sorted(app.resources.items())
+                ],
+            )
+            for name, app in sorted(catalogue.applications.items())
+        ]
+    )
+
+
 class ExportPage(BaseModel):
     data: list[ApplicationExport]
     meta: dict[str, int]
@@ -81,6 +114,16 @@ def visible(export_id: str) -> Export:
     if export.kind is not Kind.APPLICATIONS:
         raise ExportNotFound(export_id)
     return export
+
+
+@router.get(
+    "/applications",
+    summary="The source applications, the resources each serves and the filters each resource honours",
+    responses=answers({200: {"description": "The registry, without keys"}}, UnauthorizedError),
+)
+def registry() -> Registry:
+    current_caller(router)
+    return registry_view(applications().catalogue)
 
 
 @router.post(
