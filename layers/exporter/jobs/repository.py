@@ -112,7 +112,7 @@ class JobsRepository(LeaseStateMachine):
 
     def _exports(self, sql: str, params: Any) -> list[Export]:
         rows = self._db.run([(sql, params)], cursor_factory=psycopg2.extras.RealDictCursor)
-        return [_row_to_export(dict(r)) for r in rows]
+        return [_row_to_export(r) for r in rows]
 
     def create(
         self,

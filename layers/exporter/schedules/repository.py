@@ -45,23 +45,6 @@ RETURNING {COLUMNS}
 """
 DELETE_SCHEDULE = "DELETE FROM schedules WHERE schedule_id = %s"
 
-RUN_COLUMNS = "fire_time, state, export_id, message, started_at"
-# A fire claims its time once. A claim left 'started' for STALE_CLAIM_SECONDS (its fire crashed
-# before recording anything) may be taken again by a redelivery of the same fire.
-CLAIM_RUN = f"""
-INSERT INTO schedule_runs AS r (schedule_id, fire_time) VALUES (%(schedule_id)s, %(fire_time)s)
-ON CONFLICT (schedule_id, fire_time) DO UPDATE SET started_at = now()
-    WHERE r.state = 'started' AND r.started_at < now() - make_interval(secs => %(stale_seconds)s)
-RETURNING {RUN_COLUMNS}
-"""
-FINISH_RUN = """
-UPDATE schedule_runs SET state = %(state)s, export_id = %(export_id)s, message = %(message)s
-WHERE schedule_id = %(schedule_id)s AND fire_time = %(fire_time)s
-"""
-RELEASE_RUN = "DELETE FROM schedule_runs WHERE schedule_id = %s AND fire_time = %s AND state = 'started'"
-SELECT_RUNS = f"""
-SELECT {RUN_COLUMNS} FROM schedule_runs WHERE schedule_id = %s ORDER BY fire_time DESC LIMIT %s
-"""
 STALE_CLAIM_SECONDS = 300
 
 
@@ -72,10 +55,11 @@ def _schedule(row: dict[str, Any]) -> Schedule:
 class SchedulesRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._runs = RunLedger(db, table="schedule_runs", key="schedule_id")
 
     def _schedules(self, sql: str, params: Any) -> list[Schedule]:
         rows = self._db.run([(sql, params)], cursor_factory=psycopg2.extras.RealDictCursor)
-        return [_schedule(dict(r)) for r in rows]
+        return [_schedule(r) for r in rows]
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -157,71 +141,71 @@ class SchedulesRepository:
 
     def claim_run(self, schedule_id: UUID, fire_time: datetime) -> bool:
         """True when this fire is the one that runs ``fire_time``; False for a duplicate."""
-        params = {"schedule_id": str(schedule_id), "fire_time": fire_time, "stale_seconds": STALE_CLAIM_SECONDS}
-        return bool(self._db.run([(CLAIM_RUN, params)]))
+        return self._runs.claim_run(str(schedule_id), fire_time)
 
     def finish_run(
         self, schedule_id: UUID, fire_time: datetime, *, export_id: UUID | None, message: str | None = None
     ) -> None:
-        params = {
-            "schedule_id": str(schedule_id),
-            "fire_time": fire_time,
-            "state": (RunState.CREATED if export_id else RunState.FAILED).value,
-            "export_id": str(export_id) if export_id else None,
-            "message": message,
-        }
-        self._db.run([(FINISH_RUN, params)])
+        self._runs.finish_run(str(schedule_id), fire_time, export_id=export_id, message=message)
 
     def release_run(self, schedule_id: UUID, fire_time: datetime) -> None:
         """Forget a claim whose fire failed before it could record anything, so a retry may run it."""
-        self._db.run([(RELEASE_RUN, (str(schedule_id), fire_time))])
+        self._runs.release_run(str(schedule_id), fire_time)
 
     def runs(self, schedule_id: UUID, *, limit: int = 10) -> list[Run]:
-        rows = self._db.run([(SELECT_RUNS, (str(schedule_id), limit))], cursor_factory=psycopg2.extras.RealDictCursor)
-        return [Run.model_validate(dict(r)) for r in rows]
+        return self._runs.runs(str(schedule_id), limit=limit)
 
 
-OPERATOR_CLAIM_RUN = f"""
-INSERT INTO operator_schedule_runs AS r (dataset, fire_time) VALUES (%(dataset)s, %(fire_time)s)
-ON CONFLICT (dataset, fire_time) DO UPDATE SET started_at = now()
-    WHERE r.state = 'started' AND r.started_at < now() - make_interval(secs => %(stale_seconds)s)
-RETURNING {RUN_COLUMNS}
-"""
-OPERATOR_FINISH_RUN = """
-UPDATE operator_schedule_runs SET state = %(state)s, export_id = %(export_id)s, message = %(message)s
-WHERE dataset = %(dataset)s AND fire_time = %(fire_time)s
-"""
-OPERATOR_RELEASE_RUN = "DELETE FROM operator_schedule_runs WHERE dataset = %s AND fire_time = %s AND state = 'started'"
-OPERATOR_SELECT_RUNS = f"""
-SELECT {RUN_COLUMNS} FROM operator_schedule_runs WHERE dataset = %s ORDER BY fire_time DESC LIMIT %s
-"""
+class RunLedger:
+    """One row per (schedule, fire time) in ``table``, keyed by ``key``: a fire claims its time once.
 
+    A claim left 'started' for STALE_CLAIM_SECONDS (its fire crashed before recording anything)
+    may be taken again by a redelivery of the same fire.
+    """
 
-class OperatorRunsRepository:
-    """The runs of operator schedules (a dataset's ``[schedule]``), one per dataset and fire time."""
+    _COLUMNS = "fire_time, state, export_id, message, started_at"
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, table: str, key: str) -> None:
         self._db = db
+        self._claim = f"""
+INSERT INTO {table} AS r ({key}, fire_time) VALUES (%(key)s, %(fire_time)s)
+ON CONFLICT ({key}, fire_time) DO UPDATE SET started_at = now()
+    WHERE r.state = 'started' AND r.started_at < now() - make_interval(secs => %(stale_seconds)s)
+RETURNING {self._COLUMNS}
+"""
+        self._finish = f"""
+UPDATE {table} SET state = %(state)s, export_id = %(export_id)s, message = %(message)s
+WHERE {key} = %(key)s AND fire_time = %(fire_time)s
+"""
+        self._release = f"DELETE FROM {table} WHERE {key} = %s AND fire_time = %s AND state = 'started'"
+        self._select = f"SELECT {self._COLUMNS} FROM {table} WHERE {key} = %s ORDER BY fire_time DESC LIMIT %s"
 
-    def claim_run(self, dataset: str, fire_time: datetime) -> bool:
-        params = {"dataset": dataset, "fire_time": fire_time, "stale_seconds": STALE_CLAIM_SECONDS}
-        return bool(self._db.run([(OPERATOR_CLAIM_RUN, params)]))
+    def claim_run(self, key: str, fire_time: datetime) -> bool:
+        """True when this fire is the one that runs ``fire_time``; False for a duplicate."""
+        params = {"key": key, "fire_time": fire_time, "stale_seconds": STALE_CLAIM_SECONDS}
+        return bool(self._db.run([(self._claim, params)]))
 
-    def finish_run(
-        self, dataset: str, fire_time: datetime, *, export_id: UUID | None, message: str | None = None
-    ) -> None:
+    def finish_run(self, key: str, fire_time: datetime, *, export_id: UUID | None, message: str | None = None) -> None:
         params = {
-            "dataset": dataset,
+            "key": key,
             "fire_time": fire_time,
             "state": (RunState.CREATED if export_id else RunState.FAILED).value,
             "export_id": str(export_id) if export_id else None,
             "message": message,
         }
-        self._db.run([(OPERATOR_FINISH_RUN, params)])
+        self._db.run([(self._finish, params)])
 
-    def release_run(self, dataset: str, fire_time: datetime) -> None:
-        self._db.run([(OPERATOR_RELEASE_RUN, (dataset, fire_time))])
+    def release_run(self, key: str, fire_time: datetime) -> None:
+        """Forget a claim whose fire failed before it could record anything, so a retry may run it."""
+        self._db.run([(self._release, (key, fire_time))])
 
-    def runs(self, dataset: str, *, limit: int = 10) -> list[Run]:
-        rows = self._db.run([(OPERATOR_SELECT_RUNS, (dataset, limit))], cursor_factory=psycopg2.extras.RealDictCursor)
-        return [Run.model_validate(dict(r)) for r in rows]
+    def runs(self, key: str, *, limit: int = 10) -> list[Run]:
+        rows = self._db.run([(self._select, (key, limit))], cursor_factory=psycopg2.extras.RealDictCursor)
+        return [Run.model_validate(r) for r in rows]
+
+
+class OperatorRunsRepository(RunLedger):
+    """The runs of operator schedules (a dataset's ``[schedule]``), one per dataset and fire time."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db, table="operator_schedule_runs", key="dataset")
