@@ -91,6 +91,10 @@ class MaskingConfig:
     link_across_captures: bool = False
 
 
+# A dataset source's secret: Secrets Manager, any partition and region, the complete ARN.
+SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+\Z")
+SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}\Z")
+
 # The services an application's rule may target, by the ARN's service and resource type.
 TARGET_KINDS = {"sqs": "queue", "lambda": "function", "events": "api-destination"}
 
@@ -144,6 +148,8 @@ class EnvConfig:
     # Application sources: the registry, and the SES identity notifications are sent from (None: no email).
     applications: tuple[SourceApplication, ...] = ()
     email_sender: str | None = None
+    # Other databases datasets read (dataset.toml's ``source``): name → Secrets Manager secret ARN.
+    dataset_sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def removal_policy(self) -> RemovalPolicy:
@@ -295,6 +301,7 @@ def load_config(env_name: str, environments: dict[str, Any]) -> EnvConfig:
         job_age_alarm_minutes=int(alarms.get("jobAgeMinutes", 15)),
         applications=_applications(env_name, raw.get("applications", {})),
         email_sender=raw.get("email", {}).get("sender") or None,
+        dataset_sources=_dataset_sources(env_name, raw.get("datasetSources", {})),
     )
 
 
@@ -355,3 +362,19 @@ def _is_target(arn: str) -> bool:
     if parts[2] == "events":
         return parts[5].startswith("api-destination/")
     return bool(parts[5])
+
+
+def _dataset_sources(env_name: str, raw: Any) -> dict[str, str]:
+    """``datasetSources``: ``{name: complete ARN of a Secrets Manager secret (RDS shape)}``."""
+    where = f"{env_name}.datasetSources"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be an object {{name: Secrets Manager secret ARN}}")
+    for name, arn in raw.items():
+        if not SOURCE_NAME.match(name):
+            raise ConfigError(f"{where}: source names must match {SOURCE_NAME.pattern}, not {name!r}")
+        if not isinstance(arn, str) or not SECRET_ARN.match(arn):
+            raise ConfigError(
+                f"{where}.{name} must be the complete ARN of a Secrets Manager secret "
+                f"(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>), not {arn!r}"
+            )
+    return dict(raw)

@@ -3,9 +3,15 @@
 The API creates one Scheduler schedule per user schedule in the group; Scheduler assumes the
 role, which may only invoke the fire function and send undeliverable fires to the DLQ. The
 API may manage schedules in this group only, and pass this role only, to Scheduler only.
+
+Operator schedules (a dataset's ``[schedule]`` in its ``dataset.toml``) are made here, one
+Scheduler schedule each in the same group, with the same role, dead-letter queue and retry
+policy as the API's, firing ``{"dataset", "fire_time"}``.
 """
 
 from __future__ import annotations
+
+import json
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
@@ -14,6 +20,8 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from exporter.adapters.scheduler import SCHEDULED_TIME, SchedulerTarget
+from exporter.datasets.catalogue import Dataset
 from infra.config import EnvConfig
 from infra.environment import ServiceEnvironment
 from infra.functions import PythonFunctionFactory
@@ -28,6 +36,11 @@ MANAGE_ACTIONS = (
     "scheduler:DeleteSchedule",
     "scheduler:GetSchedule",
 )
+
+
+def operator_fire_input(dataset: str) -> str:
+    """The operator schedule's target input: the dataset, and the fire time Scheduler substitutes."""
+    return json.dumps({"dataset": dataset, "fire_time": SCHEDULED_TIME})
 
 
 class Schedules(Construct):
@@ -81,6 +94,37 @@ class Schedules(Construct):
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
         )
         self.dead_letter_queue.grant_send_messages(self.role)
+
+    def add_operator_schedules(self, datasets: list[Dataset]) -> None:
+        """One Scheduler schedule per dataset with a ``[schedule]``, firing the fire function."""
+        for dataset in datasets:
+            schedule = dataset.schedule
+            if schedule is None:
+                continue
+            made = scheduler.CfnSchedule(
+                self,
+                f"Dataset-{dataset.name}",
+                description=f"Operator schedule of dataset {dataset.name} (its dataset.toml)",
+                group_name=self.group.ref,
+                schedule_expression=schedule.expression,
+                schedule_expression_timezone=schedule.timezone,
+                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+                state="ENABLED",
+                target=scheduler.CfnSchedule.TargetProperty(
+                    arn=self.function.function_arn,
+                    role_arn=self.role.role_arn,
+                    input=operator_fire_input(dataset.name),
+                    dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
+                        arn=self.dead_letter_queue.queue_arn
+                    ),
+                    # The API's user schedules retry the same way (exporter.adapters.scheduler).
+                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                        maximum_event_age_in_seconds=SchedulerTarget.max_event_age_seconds,
+                        maximum_retry_attempts=SchedulerTarget.max_attempts,
+                    ),
+                ),
+            )
+            made.node.add_dependency(self.role)  # the role may invoke the function before the first fire
 
     @property
     def schedules_arn(self) -> str:

@@ -13,6 +13,7 @@ from infra.cache import Cache
 from infra.capture import Capture
 from infra.config import EnvConfig
 from infra.database import Database
+from infra.datasets import DatasetsLayer, OperatorDatasets
 from infra.environment import ServiceEnvironment
 from infra.functions import FunctionPlacement, PythonFunctionFactory, SharedLayer
 from infra.identity import Identity
@@ -28,7 +29,9 @@ from infra.workers import Worker
 
 
 class ExportServiceStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvConfig, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvConfig, datasets: OperatorDatasets, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         network = Network(self, "Network", config=config)
         database = Database(self, "Database", config=config, network=network)
@@ -93,6 +96,11 @@ class ExportServiceStack(Stack):
             description="Export service HTTP API",
         )
         api = Api(self, "Api", config=config, identity=identity, handler=api_function, ui_origins=[web.url])
+        # The catalogue: listed by the API, run by the worker, fired on its operator schedules.
+        shipped = DatasetsLayer(self, "Datasets", config=config, datasets=datasets)
+        shipped.ship_to(api_function, worker.function, schedules.function)
+        shipped.read_sources(worker.function)
+        schedules.add_operator_schedules(datasets.scheduled())
         web.publish(api_url=api.url, auth=identity.web_auth(web.sign_in_url))
         applications.add_routes(api)
 
@@ -117,7 +125,7 @@ class ExportServiceStack(Stack):
         # Application requests (the API) and every job's state changes (worker, sweeper, assembler).
         applications.grant_publish(api_function, *worker.functions, applications.assembler)
         applications.use_store(store)
-        applications.notify_from(web.url, worker.function, applications.assembler)
+        applications.notify_from(web.url, worker.function, worker.sweeper, applications.assembler)
         migrations.run_before(
             api_function, *worker.functions, capture.function, schedules.function, *applications.functions
         )
