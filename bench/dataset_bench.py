@@ -2,6 +2,7 @@
 
     make bench                       # part of the bench: 100,000 and 1,000,000 rows
     BENCH_DATASET_ROWS=200000 python -m bench.dataset_bench
+    BENCH_PROFILE=/tmp/dataset.prof BENCH_DATASET_ROWS=1000000 python -m bench.dataset_bench
 
 Starts its own PostgreSQL (pgserver) and a moto server, loads a synthetic table, then runs each
 measurement in a fresh child process so its peak RSS is its own: a dataset job through the real
@@ -209,6 +210,15 @@ def print_row(rows: int, dataset: dict, copy: dict) -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 4:
         mode, count, where = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-        print(json.dumps(measure_dataset(count, where) if mode == "dataset" else measure_copy(count)))
+        profile_to = os.environ.get("BENCH_PROFILE")  # a pstats file of the dataset run's main thread
+        if profile_to and mode == "dataset":
+            import cProfile
+
+            profiler = cProfile.Profile()
+            result = profiler.runcall(measure_dataset, count, where)
+            profiler.dump_stats(profile_to)
+        else:
+            result = measure_dataset(count, where) if mode == "dataset" else measure_copy(count)
+        print(json.dumps(result))
     else:
         main()
