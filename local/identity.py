@@ -17,6 +17,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from exporter.notifications.recipients import usable_address
+
 AUDIENCE = "export-service-local"
 TOKEN_TTL_SECONDS = 3600
 KEY_FILE = "jwt-signing-key.pem"
@@ -25,7 +27,14 @@ MAX_USER_ID = 256
 
 
 class TokenRequestError(ValueError):
-    """The body of a token request is not ``{"user_id": str, "groups"?: [str]}``."""
+    """The body of a token request is not ``{"user_id": str, "groups"?: [str], "email"?: str}``."""
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    user_id: str
+    groups: list[str]
+    email: str | None = None  # the verified ``email`` claim Cognito's pre-token-generation trigger adds
 
 
 def load_or_create_key(state_dir: Path) -> rsa.RSAPrivateKey:
@@ -51,9 +60,11 @@ class LocalIssuer:
         public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
         return {"keys": [{**public, "kid": KEY_ID, "use": "sig", "alg": "RS256"}]}
 
-    def mint(self, user_id: str, groups: list[str], *, ttl_seconds: int = TOKEN_TTL_SECONDS) -> str:
+    def mint(
+        self, user_id: str, groups: list[str], *, email: str | None = None, ttl_seconds: int = TOKEN_TTL_SECONDS
+    ) -> str:
         now = int(time.time())
-        claims = {
+        claims: dict[str, Any] = {
             "sub": user_id,
             "username": user_id,
             "cognito:groups": groups,
@@ -65,11 +76,13 @@ class LocalIssuer:
             "iat": now,
             "exp": now + ttl_seconds,
         }
+        if email is not None:
+            claims.update(email=email, email_verified=True)
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": KEY_ID})
 
     def token_response(self, body: bytes) -> dict[str, Any]:
-        user_id, groups = parse_token_request(body)
-        token = self.mint(user_id, groups)
+        request = parse_token_request(body)
+        token = self.mint(request.user_id, request.groups, email=request.email)
         return {"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_TTL_SECONDS}
 
     def verify(self, token: str) -> dict[str, Any]:
@@ -84,14 +97,14 @@ class LocalIssuer:
         )
 
 
-def parse_token_request(body: bytes) -> tuple[str, list[str]]:
+def parse_token_request(body: bytes) -> TokenRequest:
     try:
         request = json.loads(body or b"null")
     except ValueError as error:
         raise TokenRequestError(f"body is not JSON: {error}") from error
     if not isinstance(request, dict):
         raise TokenRequestError('body must be a JSON object like {"user_id": "alice"}')
-    unknown = set(request) - {"user_id", "groups"}
+    unknown = set(request) - {"user_id", "groups", "email"}
     if unknown:
         raise TokenRequestError(f"unknown field(s): {', '.join(sorted(unknown))}")
     user_id = request.get("user_id")
@@ -100,7 +113,10 @@ def parse_token_request(body: bytes) -> tuple[str, list[str]]:
     groups = request.get("groups", [])
     if not isinstance(groups, list) or not all(isinstance(g, str) and g and " " not in g for g in groups):
         raise TokenRequestError("groups must be a list of non-empty strings without spaces")
-    return user_id, groups
+    email = request.get("email")
+    if email is not None and usable_address(email) is None:
+        raise TokenRequestError("email must be an e-mail address")
+    return TokenRequest(user_id, groups, email)
 
 
 def gateway_claims(claims: dict[str, Any]) -> dict[str, str]:

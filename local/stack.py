@@ -26,7 +26,7 @@ import boto3
 
 from exporter.adapters.postgres import apply_migrations, connect_url
 from exporter.settings import DEFAULTS
-from local import applications, demo_data, demo_datasets, demo_telemetry, gateway, schedule_source
+from local import applications, demo_data, demo_datasets, demo_telemetry, gateway, mail, schedule_source
 from local.identity import AUDIENCE, KEY_FILE, LocalIssuer, load_or_create_key
 from local.services import (
     AwsResources,
@@ -312,6 +312,7 @@ def run(stop: threading.Event) -> None:
         api_gateway = gateway.ApiGateway(issuer, load_api_handler, API_FUNCTION, internal=load_internal_handler)
         gateway.start(server, api_gateway)
         running.callback(server.shutdown)
+        os.environ.update(mail.prepare(moto.endpoint_url, ui_base_url=api_url))  # the UI is served at the API's URL
 
         resend_pending_jobs(database_url, aws.queue_url)
         supervisor = Supervisor()

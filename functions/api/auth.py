@@ -11,7 +11,9 @@ from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from api.errors import UnusableSubject
+from exporter.errors import InvalidRequest
 from exporter.jobs.model import Caller
+from exporter.notifications.recipients import usable_address
 from exporter.settings import ADMIN_GROUP
 
 GROUP_CLAIMS = ("cognito:groups", "groups")
@@ -53,11 +55,15 @@ def subject_of(event: Mapping[str, Any]) -> str | None:
     return usable(claims.get("sub"))
 
 
-def current_caller(router: BaseRouter) -> Caller:
-    """The caller of the request ``router`` is answering; 401 without a subject, or one that is no user id."""
+def _claims(router: BaseRouter) -> Mapping[str, Any]:
     event = cast(APIGatewayProxyEventV2, router.current_event)
     authorizer = event.request_context.authorizer
-    claims = (authorizer.jwt_claim if authorizer else None) or {}
+    return (authorizer.jwt_claim if authorizer else None) or {}
+
+
+def current_caller(router: BaseRouter) -> Caller:
+    """The caller of the request ``router`` is answering; 401 without a subject, or one that is no user id."""
+    claims = _claims(router)
     subject = claims.get("sub")
     if not subject:
         raise UnauthorizedError("Unauthorized")
@@ -66,3 +72,22 @@ def current_caller(router: BaseRouter) -> Caller:
         raise UnusableSubject(str(subject))
     member_of = groups(claims)
     return Caller(user_id=user_id, is_admin=ADMIN_GROUP in member_of, groups=tuple(member_of))
+
+
+def notify_address(router: BaseRouter) -> str:
+    """Where to e-mail the caller about a job they asked to hear about: their token's ``email`` claim.
+
+    401 as :func:`current_caller`; 400 when the token has no ``email`` claim, says it is not verified
+    (``email_verified: false``), or holds something that is no address.
+    """
+    current_caller(router)
+    claims = _claims(router)
+    raw = claims.get("email")
+    if not raw:
+        raise InvalidRequest("notify: your token has no email claim, so there is no address to e-mail")
+    if str(claims.get("email_verified", "true")).lower() == "false":
+        raise InvalidRequest("notify: the e-mail address in your token is not verified")
+    address = usable_address(raw)
+    if address is None:
+        raise InvalidRequest("notify: the email claim of your token is not an e-mail address")
+    return address

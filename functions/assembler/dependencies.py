@@ -10,6 +10,7 @@ from exporter.adapters import aws, postgres
 from exporter.adapters.events import EventBridgeBus
 from exporter.adapters.parts import S3PartStore
 from exporter.adapters.s3 import S3Store
+from exporter.adapters.ses import SesMailer
 from exporter.adapters.sqs import JobQueue
 from exporter.applications.assembly import AssemblyRun
 from exporter.applications.kind import APPLICATIONS
@@ -18,6 +19,7 @@ from exporter.jobs.events import JobEventsRepository, JobNotifier
 from exporter.jobs.lifecycle import LifecycleConfig, LifecyclePorts
 from exporter.jobs.records import KindWorker
 from exporter.jobs.repository import JobsRepository
+from exporter.notifications.email import email_on_end
 from exporter.settings import AssemblerSettings, load
 
 
@@ -36,11 +38,14 @@ def settings() -> AssemblerSettings:
 
 
 def notifier(config: AssemblerSettings) -> JobNotifier | None:
-    """Publishes the exports' state changes on the bus; None without EVENT_BUS_NAME."""
+    """Publishes the exports' state changes on the bus, e-mailing creators who asked; None without EVENT_BUS_NAME."""
     if not config.EVENT_BUS_NAME:
         return None
+    db = postgres.database(config)
     return JobNotifier(
-        JobEventsRepository(postgres.database(config)), EventBridgeBus(aws.client("events"), config.EVENT_BUS_NAME)
+        JobEventsRepository(db),
+        EventBridgeBus(aws.client("events"), config.EVENT_BUS_NAME),
+        on_event=email_on_end(config, db, lambda: SesMailer(aws.client("sesv2"))),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from exporter.adapters import aws, postgres
 from exporter.adapters.events import EventBridgeBus
 from exporter.adapters.s3 import S3Store
+from exporter.adapters.ses import SesMailer
 from exporter.adapters.sqs import JobQueue
 from exporter.datasets.catalogue import load_catalogue
 from exporter.datasets.kind import DATASET
@@ -23,7 +24,8 @@ from exporter.jobs.kind import JobKind
 from exporter.jobs.lifecycle import LifecycleConfig, LifecyclePorts
 from exporter.jobs.records import KindWorker
 from exporter.jobs.repository import JobsRepository
-from exporter.settings import ExportStoreSettings, SweeperSettings, WorkerSettings, load
+from exporter.notifications.email import email_on_end
+from exporter.settings import SweeperSettings, WorkerSettings, load
 
 # The kinds whose jobs go on the job queue, run by this function.
 WORKER_KINDS: tuple[JobKind, ...] = (QUERY_EXPORT, DATASET)
@@ -51,12 +53,15 @@ def lifecycle() -> tuple[LifecyclePorts, LifecycleConfig]:
     )
 
 
-def notifier(config: ExportStoreSettings) -> JobNotifier | None:
-    """Publishes jobs' state changes on the bus; None without EVENT_BUS_NAME."""
+def notifier(config: WorkerSettings | SweeperSettings) -> JobNotifier | None:
+    """Publishes jobs' state changes on the bus, e-mailing creators who asked; None without EVENT_BUS_NAME."""
     if not config.EVENT_BUS_NAME:
         return None
+    db = postgres.database(config)
     return JobNotifier(
-        JobEventsRepository(postgres.database(config)), EventBridgeBus(aws.client("events"), config.EVENT_BUS_NAME)
+        JobEventsRepository(db),
+        EventBridgeBus(aws.client("events"), config.EVENT_BUS_NAME),
+        on_event=email_on_end(config, db, lambda: SesMailer(aws.client("sesv2"))),
     )
 
 

@@ -94,10 +94,14 @@ class FireSettings(ExportStoreSettings):
 
 
 class NotifySettings(BaseModel):
-    """E-mail on completion or failure: the SES identity sent from (none: no e-mail), the UI's address for links."""
+    """E-mail on completion or failure: the SES identity sent from (none: no e-mail), the UI's address for links.
 
-    EMAIL_SENDER: str | None = None
-    UI_BASE_URL: str | None = None
+    Every function that publishes jobs' state changes (worker, sweeper, assembler) sends it, so it
+    needs EVENT_BUS_NAME too. Without UI_BASE_URL the e-mail has no link to the export's page.
+    """
+
+    EMAIL_SENDER: str | None = Field(default=None, min_length=3)
+    UI_BASE_URL: str | None = Field(default=None, pattern=r"^https?://")
 
 
 class WorkerSettings(ExportStoreSettings, NotifySettings):
@@ -113,7 +117,7 @@ class WorkerSettings(ExportStoreSettings, NotifySettings):
     DATASET_GZIP_LEVEL: int = Field(default=6, ge=1, le=9)
 
 
-class SweeperSettings(ExportStoreSettings):
+class SweeperSettings(ExportStoreSettings, NotifySettings):
     DLQ_URL: str | None = None
 
 

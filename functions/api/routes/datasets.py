@@ -23,7 +23,7 @@ from api.dependencies import datasets as catalogue
 from api.dependencies import dependencies
 from api.errors import BODY_ERRORS, answers
 from api.limits import CREATE_ERRORS, IdempotencyKey, accepted, create_each, create_once
-from api.routes.exports import status_of
+from api.routes.exports import NOTIFY, notify_to, status_of
 from exporter.datasets.catalogue import Dataset
 from exporter.datasets.request import create_checked, every_dataset, request_dataset_export
 from exporter.errors import DatasetNotFound, EnqueueFailed, InvalidRequest, NotAllowed
@@ -77,6 +77,7 @@ class RunDataset(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     parameters: dict[str, Any] = Field(default_factory=dict, description="name: value, as the dataset declares")
+    notify: bool = Field(default=False, description=NOTIFY)
 
 
 class SkippedDataset(BaseModel):
@@ -157,6 +158,7 @@ def export_dataset(
     name: DatasetName, body: Annotated[RunDataset, Body()], idempotency_key: IdempotencyKey = None
 ) -> Response[ExportStatus]:
     deps = dependencies()
+    notify = notify_to(router, body.notify)
 
     def create(caller: Caller) -> Export:
         return request_dataset_export(
@@ -167,6 +169,7 @@ def export_dataset(
             jobs=deps.jobs,
             queue=deps.queue,
             max_retries=deps.settings.MAX_RETRIES,
+            notify=notify,
         )
 
     operation = f"datasets/{name}/exports"

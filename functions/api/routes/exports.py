@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -16,15 +17,17 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import current_caller
-from api.dependencies import dependencies
+from api.auth import current_caller, notify_address
+from api.dependencies import dependencies, settings
 from api.errors import BODY_ERRORS, answers
 from api.limits import CREATE_ERRORS, IdempotencyKey, accepted, create_once
+from exporter.adapters import postgres
 from exporter.errors import EnqueueFailed, ExportNotFound, InvalidRequest, NotAllowed
 from exporter.exports.request import request_export
 from exporter.jobs import access
 from exporter.jobs.model import Caller, Export
 from exporter.jobs.views import ExportStatus
+from exporter.notifications.recipients import NotifyTo, RecipientsRepository
 
 router = Router()
 metrics = Metrics()
@@ -34,6 +37,7 @@ ExportId = Annotated[str, Path(max_length=64)]
 ONE_EXPORT = (RequestValidationError, UnauthorizedError, ExportNotFound)
 SHARED: dict[int, OpenAPIResponse] = {200: {"description": "The export, with its new shared_with"}}
 SHARING = answers(SHARED, *BODY_ERRORS, *ONE_EXPORT, InvalidRequest, NotAllowed)
+NOTIFY = "E-mail the caller (their token's email claim) when the export completes or fails; 400 without one"
 
 
 class CreateExport(BaseModel):
@@ -42,6 +46,7 @@ class CreateExport(BaseModel):
     query: dict[str, Any] = Field(description="The query tree: {method, args}")
     fields: list[str] | None = Field(default=None, description="Catalogue paths; omit for the defaults")
     include_images: bool = False
+    notify: bool = Field(default=False, description=NOTIFY)
 
 
 class ShareRequest(BaseModel):
@@ -53,6 +58,16 @@ class ShareRequest(BaseModel):
 class ExportList(BaseModel):
     items: list[ExportStatus]
     next_cursor: str | None
+
+
+@cache
+def recipients() -> RecipientsRepository:
+    return RecipientsRepository(postgres.database(settings()))
+
+
+def notify_to(router: Router, notify: bool) -> NotifyTo | None:
+    """A request's ``notify``: None when not asked; the caller's address (400 without one) when asked."""
+    return NotifyTo(notify_address(router), recipients()) if notify else None
 
 
 def status_of(export: Export) -> ExportStatus:
@@ -79,6 +94,7 @@ def create_export(
     body: Annotated[CreateExport, Body()], idempotency_key: IdempotencyKey = None
 ) -> Response[ExportStatus]:
     deps = dependencies()
+    notify = notify_to(router, body.notify)
 
     def create(caller: Caller) -> Export:
         return request_export(
@@ -90,6 +106,7 @@ def create_export(
             catalogue=deps.catalogue,
             queue=deps.queue,
             max_retries=deps.settings.MAX_RETRIES,
+            notify=notify,
         )
 
     created = create_once(router, create, key=idempotency_key, operation="exports", body=body.model_dump(mode="json"))

@@ -16,6 +16,7 @@ from ..adapters.postgres import is_storable_text
 from ..errors import ApplicationsUnavailable, EnqueueFailed, InvalidRequest
 from ..jobs.model import Caller, Export
 from ..jobs.repository import JobsRepository
+from ..notifications.recipients import NotifyTo, remember
 from .catalogue import Catalogue
 from .kind import APPLICATIONS
 from .model import ApplicationParameters, FilterValue, Format, Source
@@ -46,6 +47,9 @@ class ApplicationExportRequest(BaseModel):
     format: Format
     expires_at: datetime | None = Field(default=None, description="When the file expires (default: the service's)")
     sources: list[SourceRequest] = Field(min_length=1, max_length=MAX_SOURCES)
+    notify: bool = Field(
+        default=False, description="E-mail the caller (their token's email claim) when the export completes or fails"
+    )
 
 
 def check_sources(sources: Sequence[SourceRequest], catalogue: Catalogue) -> None:
@@ -114,9 +118,15 @@ def request_application_export(
     bus: EventBus | None,
     max_retries: int,
     now: datetime,
+    notify: NotifyTo | None = None,
 ) -> Export:
-    """Validate, write the job and its sources, publish one event per source; a failed publish fails the job."""
+    """Validate, write the job and its sources, publish one event per source; a failed publish fails the job.
+
+    With ``notify`` (the route's answer to the request's ``notify``), its address is e-mailed when the
+    export completes or fails."""
     check_request(request, catalogue, now)
+    if request.notify and notify is None:
+        raise InvalidRequest("notify: this deployment cannot e-mail about applications exports")
     if bus is None:
         raise ApplicationsUnavailable("application sources are not configured on this deployment")
     parameters = ApplicationParameters(
@@ -133,6 +143,7 @@ def request_application_export(
         parameters=parameters,
         max_retries=max_retries,
     )
+    remember(export, notify, jobs=jobs, noun=APPLICATIONS.noun)
     try:
         sources.insert(export.export_id, parameters.sources)
         bus.publish(EXPORT_REQUESTED, [requested_event(export, parameters, s) for s in parameters.sources])

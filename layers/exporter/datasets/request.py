@@ -19,6 +19,7 @@ from ..errors import InvalidRequest, NotAllowed
 from ..jobs.enqueue import enqueue_or_fail
 from ..jobs.model import Caller, Export
 from ..jobs.repository import JobsRepository
+from ..notifications.recipients import NotifyTo, remember
 from .catalogue import Catalogue, Dataset
 from .kind import DATASET
 from .model import DatasetMessage, DatasetParameters
@@ -59,12 +60,15 @@ def request_dataset_export(
     jobs: JobsRepository,
     queue: MessageQueue,
     max_retries: int,
+    notify: NotifyTo | None = None,
 ) -> Export:
-    """Check, write the job row (kind ``dataset``), enqueue attempt 1. A failed enqueue fails the row, visibly."""
+    """Check, write the job row (kind ``dataset``), enqueue attempt 1. A failed enqueue fails the row, visibly.
+
+    With ``notify``, its address is e-mailed when the export completes or fails."""
     checked = check_dataset_request(name, parameters, caller, catalogue=catalogue)
     if catalogue.get(name).format.encrypted:
         raise InvalidRequest(f"dataset {name!r} is encrypted: request it with an encryption key")
-    return _create(checked, caller, jobs=jobs, queue=queue, max_retries=max_retries)
+    return _create(checked, caller, jobs=jobs, queue=queue, max_retries=max_retries, notify=notify)
 
 
 def create_dataset_export(
@@ -90,6 +94,7 @@ def _create(
     queue: MessageQueue,
     max_retries: int,
     key: SecretStr | None = None,
+    notify: NotifyTo | None = None,
 ) -> Export:
     export = jobs.create(
         export_id=uuid.uuid4(),
@@ -99,6 +104,7 @@ def _create(
         parameters=parameters,
         max_retries=max_retries,
     )
+    remember(export, notify, jobs=jobs, noun=DATASET.noun)
     message = DatasetMessage(
         export_id=export.export_id,
         creator_id=export.creator_id,

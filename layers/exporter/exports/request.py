@@ -12,6 +12,7 @@ from ..adapters.ports import MessageQueue
 from ..jobs.enqueue import enqueue_or_fail
 from ..jobs.model import Caller, Export
 from ..jobs.repository import JobsRepository
+from ..notifications.recipients import NotifyTo, remember
 from .fields import FieldsRepository, resolve_fields
 from .kind import QUERY_EXPORT
 from .model import ExportMessage, ExportParameters
@@ -30,8 +31,11 @@ def request_export(
     catalogue: FieldsRepository,
     queue: MessageQueue,
     max_retries: int,
+    notify: NotifyTo | None = None,
 ) -> Export:
-    """Validate, write the job row, enqueue attempt 1. A failed enqueue fails the row, visibly."""
+    """Validate, write the job row (and whom to e-mail when it ends, if asked), enqueue attempt 1.
+
+    A failed enqueue fails the row, visibly."""
     compile_query(query)
     paths = resolve_fields(fields, catalogue.catalogue())
     parameters = ExportParameters(query=query, fields=paths, include_images=include_images)
@@ -45,6 +49,7 @@ def request_export(
         query_string=describe(query),
         fields=paths,
     )
+    remember(export, notify, jobs=jobs, noun=QUERY_EXPORT.noun)
     message = ExportMessage(
         export_id=export.export_id,
         creator_id=export.creator_id,

@@ -10,6 +10,7 @@ an export is past its ``expires_at``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -99,9 +100,15 @@ class JobEventsRepository:
 
 
 class JobNotifier:
-    """Publishes the due state-change events of jobs on the bus, each once; ``on_event`` runs after each."""
+    """Publishes the due state-change events of jobs on the bus, each once; ``on_event`` runs after each.
 
-    def __init__(self, events: JobEventsRepository, bus: EventBus, on_event: Any = None) -> None:
+    ``on_event`` (the creator's e-mail, :mod:`exporter.notifications.email`) runs once per published
+    event, right after its publish; what it raises is logged, never retried.
+    """
+
+    def __init__(
+        self, events: JobEventsRepository, bus: EventBus, on_event: Callable[[JobEvent], object] | None = None
+    ) -> None:
         self._events, self._bus, self._on_event = events, bus, on_event
 
     def announce(self, export_id: UUID) -> list[JobEvent]:
