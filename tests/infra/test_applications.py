@@ -19,6 +19,7 @@ INTERNAL = "internal.handler.lambda_handler"
 ASSEMBLER = "assembler.handler.lambda_handler"
 SWEEP = "assembler.sweep.lambda_handler"
 WORKER = "worker.handler.lambda_handler"
+SWEEPER = "worker.sweeper.lambda_handler"  # fails jobs whose lease lapsed: their owners get the e-mail
 
 QUEUE_TARGET = "arn:aws:sqs:us-east-1:111122223333:inventory-requests"
 FUNCTION_TARGET = "arn:aws:lambda:us-east-1:111122223333:function:advisor-requests"
@@ -322,15 +323,15 @@ def test_given_the_exports_bucket_then_uploaded_parts_expire_after_a_few_days(de
 
 def test_given_no_sender_then_there_is_no_identity_and_no_one_may_send_email(dev) -> None:
     assert dev.resources("AWS::SES::EmailIdentity") == {}
-    for handler in (WORKER, ASSEMBLER):
+    for handler in (WORKER, SWEEPER, ASSEMBLER):
         assert "ses:SendEmail" not in actions_on(dev, handler)
         assert env_of(dev, handler)["UI_BASE_URL"]
 
 
-def test_given_a_sender_then_the_worker_and_assembler_may_send_as_that_identity_only(wired) -> None:
+def test_given_a_sender_then_the_worker_sweeper_and_assembler_may_send_as_that_identity_only(wired) -> None:
     (identity,) = wired.resources("AWS::SES::EmailIdentity")
     wired.template.has_resource_properties("AWS::SES::EmailIdentity", {"EmailIdentity": SENDER})
-    for handler in (WORKER, ASSEMBLER):
+    for handler in (WORKER, SWEEPER, ASSEMBLER):
         granted = actions_on(wired, handler)["ses:SendEmail"]
         assert len(granted) == 1 and identity in next(iter(granted)), (handler, granted)
         variables = env_of(wired, handler)
