@@ -73,3 +73,12 @@ export const schedulesApi = {
   change: (id, body) => api(`/schedules/${enc(id)}`, { method: "PATCH", body }),
   remove: (id) => api(`/schedules/${enc(id)}`, { method: "DELETE" }),
 };
+
+const APPLICATIONS = "/api/export/v1";
+
+/** Application sources (the upstream export service's paths): the registry, a request, one export's sources. */
+export const applicationsApi = {
+  registry: () => api(`${APPLICATIONS}/applications`),
+  create: (body) => api(`${APPLICATIONS}/exports`, { method: "POST", body }),
+  status: (id) => api(`${APPLICATIONS}/exports/${enc(id)}/status`),
+};

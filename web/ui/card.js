@@ -38,7 +38,9 @@ export function progress(exp) {
   if (fmt.isRunning(exp.status)) {
     const label =
       exp.status === "pending"
-        ? exp.attempt > 1
+        ? exp.kind === "applications"
+          ? "Waiting for the applications to answer"
+          : exp.attempt > 1
           ? `Waiting to retry (attempt ${exp.attempt} of ${exp.max_retries + 1})`
           : "Waiting for a worker"
         : total !== null && total !== undefined
@@ -49,6 +51,10 @@ export function progress(exp) {
         ? h("progress", { max: total, value: written, "aria-labelledby": id })
         : h("progress", { "aria-labelledby": id });
     return h("div", { class: "progress" }, bar, h("span", { id }, label));
+  }
+  if (exp.status === "completed" && exp.kind === "applications") {
+    const asked = exp.export_parameters?.sources?.length ?? written;
+    return h("p", { class: "muted" }, `${fmt.number(written)} of ${fmt.number(asked)} parts · ${fmt.bytes(exp.size_bytes)}`);
   }
   if (exp.status === "completed") {
     return h("p", { class: "muted" }, `${fmt.number(written)} rows · ${fmt.bytes(exp.size_bytes)}`);
@@ -90,9 +96,13 @@ export function openShareDialog(exp, onChange) {
   ]);
 }
 
-/** What an export is of, in words: its query, or a capture's window and channel. */
+/** What an export is of, in words: its query, a capture's window and channel, a dataset, or its sources. */
 export function describe(exp) {
   const params = exp.export_parameters || {};
+  if (exp.kind === "applications") {
+    const sources = (params.sources || []).map((s) => `${s.application}/${s.resource}`);
+    return `“${params.name}” from ${sources.join(", ")}`;
+  }
   if (exp.kind === "capture") {
     const window = params.duration_seconds ? fmt.duration(params.duration_seconds * 1000) : "a window";
     return `capture of ${window} on ${params.channel || "the event channel"}`;

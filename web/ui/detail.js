@@ -1,6 +1,8 @@
-// /exports/{id}: status, parameters, timestamps, failure, sharing, download, delete.
+// /exports/{id}: status, parameters, timestamps, failure, sharing, download, delete; an applications
+// export's sources with their statuses and errors.
 
-import { exportsApi } from "./api.js";
+import { applicationsApi, exportsApi } from "./api.js";
+import { sourcesSummary, sourcesTable } from "./applications.js";
 import { canManage, confirmDelete, describe, download, downloadLabel, fieldNames, progress, shownState, statusBadge } from "./card.js";
 import { announce, append, focusAction, focusedAction, h } from "./dom.js";
 import * as fmt from "./format.js";
@@ -8,8 +10,50 @@ import { poller } from "./poll.js";
 import { summarize } from "./query.js";
 import { shareManager } from "./share.js";
 
+/** The export, and for an applications export its sources (``view``, the upstream export object). */
+async function load(id) {
+  const exp = await exportsApi.get(id);
+  const view = exp.kind === "applications" ? await applicationsApi.status(id) : null;
+  return { exp, view };
+}
+
+/** What the page shows of it, to skip re-rendering when nothing changed. */
+function shown({ exp, view }) {
+  return shownState(exp) + JSON.stringify(view);
+}
+
+/** The status line: the badge and the progress, or for an applications export how its sources stand. */
+function statusLine(exp, view) {
+  if (!view) return h("p", { class: "status-line" }, statusBadge(exp.status), " ", progress(exp));
+  return h("p", { class: "status-line" }, statusBadge(view.status), " ", h("span", {}, sourcesSummary(view)));
+}
+
+/** What an export asked for, as rows of the "What was asked for" list. */
+function askedFor(exp, view, names, row) {
+  const params = exp.export_parameters;
+  if (view) return [row("Name", view.name), row("Format", view.format.toUpperCase())];
+  if (exp.kind === "capture") return [row("Capture", describe(exp)), row("Channel", h("code", {}, params.channel || "—"))];
+  if (exp.kind === "dataset") {
+    return [
+      row("Dataset", h("code", {}, params.dataset)),
+      row(
+        "Parameters",
+        Object.keys(params.parameters || {}).length
+          ? h("ul", { class: "plain" }, Object.entries(params.parameters).map(([k, v]) => h("li", {}, h("code", {}, k), ` = ${v}`)))
+          : "none",
+      ),
+      row("Format", params.format || "csv.gz"),
+    ];
+  }
+  return [
+    row("Query", params.query ? summarize(params.query) : "—"),
+    row("Fields", h("ul", { class: "plain" }, names.map((n, i) => h("li", {}, n, " ", h("code", {}, params.fields[i]))))),
+    row("Images", params.include_images ? "included" : "not included"),
+  ];
+}
+
 export async function detailPage({ params: [id], navigate }) {
-  let exp = await exportsApi.get(id);
+  let { exp, view } = await load(id);
   const body = h("div", {});
   const alert = h("div", { class: "notice", role: "alert", hidden: true });
   const showError = (message) => {
@@ -54,10 +98,18 @@ export async function detailPage({ params: [id], navigate }) {
     const focused = focusedAction(body);
     body.replaceChildren();
     append(body, [
-      h("p", { class: "status-line" }, statusBadge(exp.status), " ", progress(exp)),
+      statusLine(exp, view),
       exp.status === "failed" && h("div", { class: "notice" }, h("strong", {}, "It failed: "), exp.message || "no reason recorded"),
       exp.status === "pending" && exp.message && h("p", { class: "hint" }, `Last attempt: ${exp.message}`),
       actions,
+      view &&
+        h(
+          "section",
+          { "aria-labelledby": "sources-heading" },
+          h("h2", { id: "sources-heading" }, "Sources"),
+          h("p", { class: "hint" }, "Each application uploads its part; the ZIP is made once every one has answered, without the parts that failed."),
+          h("div", { class: "table-scroll" }, sourcesTable(view)),
+        ),
       h(
         "section",
         { "aria-labelledby": "params-heading" },
@@ -65,24 +117,7 @@ export async function detailPage({ params: [id], navigate }) {
         h(
           "dl",
           { class: "wide" },
-          exp.kind === "capture"
-            ? [row("Capture", describe(exp)), row("Channel", h("code", {}, params.channel || "—"))]
-            : exp.kind === "dataset"
-            ? [
-                row("Dataset", h("code", {}, params.dataset)),
-                row(
-                  "Parameters",
-                  Object.keys(params.parameters || {}).length
-                    ? h("ul", { class: "plain" }, Object.entries(params.parameters).map(([k, v]) => h("li", {}, h("code", {}, k), ` = ${v}`)))
-                    : "none",
-                ),
-                row("Format", params.format || "csv.gz"),
-              ]
-            : [
-                row("Query", params.query ? summarize(params.query) : "—"),
-                row("Fields", h("ul", { class: "plain" }, names.map((n, i) => h("li", {}, n, " ", h("code", {}, params.fields[i]))))),
-                row("Images", params.include_images ? "included" : "not included"),
-              ],
+          askedFor(exp, view, names, row),
           row("Created by", exp.creator_id),
           row("Export id", h("code", {}, exp.export_id)),
         ),
@@ -128,10 +163,11 @@ export async function detailPage({ params: [id], navigate }) {
   );
 
   const polling = poller(async () => {
-    const before = exp;
-    exp = await exportsApi.get(id);
-    if (before.status !== exp.status) announce(`Export ${fmt.STATUS_LABEL[exp.status]}`);
-    if (shownState(before) === shownState(exp)) return fmt.isRunning(exp.status);
+    const before = { exp, view };
+    ({ exp, view } = await load(id));
+    const [was, now] = view ? [before.view.status, view.status] : [before.exp.status, exp.status];
+    if (was !== now) announce(`Export ${fmt.STATUS_LABEL[now] || now}`);
+    if (shown(before) === shown({ exp, view })) return fmt.isRunning(exp.status);
     return render();
   });
   polling.watch(await render());

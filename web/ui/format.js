@@ -53,6 +53,10 @@ export const STATUS_LABEL = {
   completed: "Completed",
   failed: "Failed",
   expired: "Expired",
+  // an applications export's own statuses
+  running: "Running",
+  complete: "Complete",
+  partial: "Partial",
 };
 
 export function isRunning(status) {

@@ -1,6 +1,8 @@
-// /exports/new: the query (builder or JSON), the fields, images; the API's 400s shown where they belong.
+// /exports/new: the query (builder or JSON), the fields, images; or "From applications"; the API's 400s
+// shown where they belong.
 
-import { ApiError, exportsApi, fields, schedulesApi } from "./api.js";
+import { ApiError, applicationsApi, exportsApi, fields, schedulesApi } from "./api.js";
+import { applicationsForm } from "./applications.js";
 import { h, uid } from "./dom.js";
 import { fromQuery, NotRepresentable, QueryBuilder } from "./query.js";
 import { scheduleFields } from "./schedules.js";
@@ -15,8 +17,8 @@ export function placeOf(message) {
   return { part: "form" };
 }
 
-export async function newExportPage({ navigate }) {
-  const catalogue = await fields();
+export async function newExportPage({ navigate, query: search }) {
+  const [catalogue, registry] = await Promise.all([fields(), applicationsApi.registry().catch((error) => error)]);
   let mode = "builder";
 
   // --- query ---
@@ -233,7 +235,37 @@ export async function newExportPage({ navigate }) {
 
   return {
     title: "New export",
-    node: h("div", {}, h("h1", { tabindex: "-1" }, "New export"), form),
+    node: h("div", {}, h("h1", { tabindex: "-1" }, "New export"), sourceChooser(search.get("from"), form, registry, navigate)),
   };
+}
+
+/** What the export is made from: the observations (the query form), or resources of source applications. */
+function sourceChooser(initial, queryForm, registry, navigate) {
+  const group = uid("from");
+  const panels = {
+    observations: queryForm,
+    applications:
+      registry instanceof Error
+        ? h("p", { class: "notice", role: "alert" }, `The source applications could not be listed: ${registry.message}`)
+        : applicationsForm(registry, { navigate }).node,
+  };
+  const choose = (which) => {
+    for (const [name, panel] of Object.entries(panels)) panel.hidden = name !== which;
+    const url = new URL(location.href);
+    if (which === "applications") url.searchParams.set("from", "applications");
+    else url.searchParams.delete("from");
+    history.replaceState(null, "", url);
+  };
+  const start = initial === "applications" ? "applications" : "observations";
+  const options = [
+    ["observations", "Observations", "ads and who saw them, chosen with a query"],
+    ["applications", "From applications", "resources that other services upload, zipped together"],
+  ].map(([value, label, hint]) => {
+    const id = uid("from-option");
+    const radio = h("input", { type: "radio", name: group, id, value, checked: value === start, onchange: () => choose(value) });
+    return h("div", { class: "switch" }, radio, h("label", { for: id }, label, h("span", { class: "muted" }, ` · ${hint}`)));
+  });
+  for (const [name, panel] of Object.entries(panels)) panel.hidden = name !== start;
+  return h("div", {}, h("fieldset", { class: "section from" }, h("legend", {}, "What to export"), options), panels.observations, panels.applications);
 }
 
