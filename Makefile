@@ -41,9 +41,10 @@ test: lint  ## lint, then unit, integration, infra and end-to-end tests
 test-fast: install  ## unit and integration tests only
 	$(VENV)/bin/pytest tests/unit tests/integration
 
-bench: install  ## worker throughput and memory against PostgreSQL COPY
+bench: install  ## worker throughput and memory against PostgreSQL COPY; the API's cold start and warm POST /exports
 	$(PY) -m bench.export_bench
 	$(PY) -m bench.dataset_bench
+	$(PY) -m bench.api_cold_start
 
 bench-capture: install  ## capture vs raw pattern-subscribe: highest lossless publish rate (BENCH_CAPTURE_SECONDS, default 30)
 	$(PY) -m bench.capture_bench

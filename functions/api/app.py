@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from functools import cache
 from http import HTTPStatus
-from typing import Any
+from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi import models
-from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api import errors, gate, limits
@@ -17,9 +16,16 @@ from api.dependencies import settings
 from api.public import DOCS, HEALTH, OPENAPI
 from api.routes import applications, captures, datasets, exports, fields, schedules, sunbird
 
+if TYPE_CHECKING:  # Powertools' OpenAPI models take a noticeable share of a cold start: loaded when a document is asked
+    from aws_lambda_powertools.event_handler.openapi import models
+    from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
+
 # Powertools documents request validation as 422 with these schemas; this API answers it with 400 and Error.
 POWERTOOLS_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 POWERTOOLS_422 = "Validation Error"
+# The Swagger UI that Powertools ships (its script and style), served inline as enable_swagger does.
+SWAGGER_UI = "aws_lambda_powertools.event_handler.openapi.swagger_ui"
+SWAGGER_UI_FILES = ("swagger-ui-bundle.min.js", "swagger-ui.min.css")
 
 
 def operations(document: OpenAPI) -> Iterator[models.Operation]:
@@ -29,6 +35,8 @@ def operations(document: OpenAPI) -> Iterator[models.Operation]:
 
 def without_validation_422(document: OpenAPI) -> OpenAPI:
     """``document`` without Powertools' 422 answers and their schemas, and without empty response content."""
+    from aws_lambda_powertools.event_handler.openapi import models
+
     for operation in operations(document):
         responses = operation.responses or {}
         validation = responses.get(HTTPStatus.UNPROCESSABLE_ENTITY.value)
@@ -55,6 +63,29 @@ class ExportApi(APIGatewayHttpResolver):
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:
         return without_validation_422(super().get_openapi_schema(**kwargs))
 
+    def swagger_page(self) -> Response[str]:
+        """The Swagger UI page of the document (``?format=json``: the document alone), built when asked.
+
+        What Powertools' ``enable_swagger`` serves, without loading its OpenAPI models at cold start.
+        """
+        from aws_lambda_powertools.event_handler.openapi.compat import model_json
+        from aws_lambda_powertools.event_handler.openapi.models import Server
+        from aws_lambda_powertools.event_handler.openapi.swagger_ui import (
+            generate_oauth2_redirect_html,
+            generate_swagger_html,
+        )
+
+        query = self.current_event.query_string_parameters or {}
+        if query.get("format") == "oauth2-redirect":
+            return Response(status_code=200, content_type="text/html", body=generate_oauth2_redirect_html())
+        document = self.get_openapi_schema(servers=[Server(url=self._get_base_path() or "/")])
+        spec = model_json(document, by_alias=True, exclude_none=True, indent=2).replace("</", "<\\/")
+        if query.get("format") == "json":
+            return Response(status_code=200, content_type="application/json", body=spec)
+        script, style = (resources.files(SWAGGER_UI).joinpath(name).read_text("utf-8") for name in SWAGGER_UI_FILES)
+        body = generate_swagger_html(spec, script, style, None, None, False)  # type: ignore[arg-type]
+        return Response(status_code=200, content_type="text/html", body=body)
+
 
 @cache
 def build_app() -> ExportApi:
@@ -65,12 +96,15 @@ def build_app() -> ExportApi:
         version="1.0.0",
         description="Request, watch, download and share dataset exports.",
     )
-    app.enable_swagger(path=DOCS)
     errors.register(app)
 
     @app.get(HEALTH, include_in_schema=False)
     def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get(DOCS, include_in_schema=False)
+    def docs() -> Response[str]:
+        return app.swagger_page()
 
     @app.get(OPENAPI, include_in_schema=False)
     def openapi() -> Response[str]:
