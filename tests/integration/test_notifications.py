@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -17,9 +18,14 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import Message, ses_backends
 
+from exporter.applications.request import ApplicationExportRequest, request_application_export
+from exporter.jobs.model import Caller
+from exporter.notifications.recipients import NotifyTo
 from local import mail
 from local.observations import insert_observations
 from local.services import LOCAL_AWS_ENV
+from tests.integration.applications_fixtures import *  # noqa: F403  (fixtures)
+from tests.integration.applications_fixtures import Sources, two_sources
 from tests.integration.conftest import Queue, Reply
 from tests.support import context, http_event, observation
 
@@ -38,13 +44,18 @@ class Mailbox:
 
 
 @pytest.fixture
-def mailbox(service_env, moto_server, monkeypatch: pytest.MonkeyPatch) -> Mailbox:
+def mail_env(moto_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sender verified on the moto server's SES and the UI's address, as the local stack sets them."""
+    for key, value in mail.prepare(moto_server.endpoint_url, ui_base_url=UI).items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def mailbox(service_env, mail_env, monkeypatch: pytest.MonkeyPatch) -> Mailbox:
     """The worker and sweeper publishing on a bus of this test's own and e-mailing from a verified sender."""
     bus = f"bus-{uuid.uuid4().hex[:10]}"
     boto3.client("events").create_event_bus(Name=bus)
     monkeypatch.setenv("EVENT_BUS_NAME", bus)
-    for key, value in mail.prepare(moto_server.endpoint_url, ui_base_url=UI).items():
-        monkeypatch.setenv(key, value)
     from worker import dependencies as worker_deps
 
     for cached in (worker_deps.settings, worker_deps.worker, worker_deps.sweeper_settings, worker_deps.sweeper):
@@ -133,6 +144,44 @@ def test_a_notified_dataset_export_that_fails_says_it_failed_and_why(
     assert sent.subject == "Your dataset export of observations failed"
     assert f"It failed: {failed['message']}" in sent.body
     assert f"{UI}/exports/{export_id}" in sent.body
+
+
+def test_a_notified_applications_export_that_ends_partial_emails_that_some_sources_failed(
+    api, sources: Sources, mail_env
+) -> None:
+    # GIVEN the assembler e-mailing, and an applications export requested with the caller's address to notify
+    from api.dependencies import dependencies
+    from api.routes.applications import applications
+    from api.routes.exports import recipients
+    from assembler import dependencies as assembler_deps
+
+    assembler_deps.settings.cache_clear()
+    assembler_deps.assembler.cache_clear()
+    deps, apps, to = dependencies(), applications(), address()
+    export = request_application_export(
+        ApplicationExportRequest.model_validate(two_sources(name="hosts", notify=True)),
+        caller=Caller(user_id="dana"),
+        catalogue=apps.catalogue,
+        jobs=deps.jobs,
+        sources=apps.sources,
+        bus=apps.bus,
+        max_retries=deps.settings.MAX_RETRIES,
+        now=datetime.now(UTC),
+        notify=NotifyTo(to, recipients()),
+    )
+    inventory, advisor = api("GET", f"/api/export/v1/exports/{export.export_id}/status", user="dana").body["sources"]
+
+    # WHEN inventory uploads, advisor reports an error, and the assembler zips what there is
+    assert sources.answer(str(export.export_id), inventory, "id,name\n1,web-1\n").status == 202
+    assert sources.answer(str(export.export_id), advisor).status == 202
+    sources.assemble()
+    sources.sweep()
+
+    # THEN one e-mail says the named export is ready, that some sources failed, and links to its page
+    (sent,) = Mailbox().to(to)
+    assert sent.subject == 'Your export "hosts" is ready'
+    assert "Some of its sources failed" in sent.body
+    assert f"{UI}/exports/{export.export_id}" in sent.body and "X-Amz-Signature" not in sent.body
 
 
 def test_an_export_asked_without_notify_sends_no_email(post, db, drain, mailbox) -> None:

@@ -60,8 +60,8 @@ def _outcome(export: Export, event: JobEvent) -> tuple[str, list[str]]:
     if event.event == FAILED:
         return "failed", [f"It failed: {export.message or 'no reason was given'}."]
     lines = [f"It completed at {_when(export.completed_at)}."]
-    if export.details.get("status") == "partial":
-        lines.append("Some of its sources failed; the file says which.")
+    if export.details.get("outcome") == "partial":
+        lines.append("Some of its sources failed; the README.md and manifest.json in the file say which.")
     if export.expires_at:
         lines.append(f"The file can be downloaded until {_when(export.expires_at)}.")
     return "is ready", lines
