@@ -27,6 +27,7 @@ KNOWN_AUTHORIZED = {
     "GET /api/export/v1/exports/{export_id}",
     "GET /api/export/v1/exports/{export_id}/status",
     "DELETE /api/export/v1/exports/{export_id}",
+    "GET /api/export/v1/applications",
     "GET /schedules",
     "GET /schedules/{schedule_id}",
     "PATCH /schedules/{schedule_id}",
