@@ -18,6 +18,9 @@ from exporter.schedules.service import SchedulePorts
 from exporter.schedules.targets import Targets
 from exporter.settings import ApiSettings, load
 
+# How long a container answers from its copy of the field catalogue (it changes only with a migration).
+CATALOGUE_MAX_AGE_SECONDS = 60
+
 
 class ApiDependencies:
     """The API's ports. The database ones are built at once; those that talk to AWS when first used.
@@ -30,7 +33,7 @@ class ApiDependencies:
         self.settings = config
         self._db = db
         self.jobs = JobsRepository(db)
-        self.catalogue = FieldsRepository(db)
+        self.catalogue = FieldsRepository(db, max_age_seconds=CATALOGUE_MAX_AGE_SECONDS)
         self.quotas = QuotaRepository(db)
         self.limits = Limits(
             max_requests_per_minute=config.MAX_REQUESTS_PER_MINUTE,

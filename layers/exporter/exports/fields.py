@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -160,11 +161,26 @@ SELECT_CATALOGUE = "SELECT name, description, path, is_default FROM exportable_f
 
 
 class FieldsRepository:
-    """The catalogue of exportable fields (seed 003's ``exportable_fields``)."""
+    """The catalogue of exportable fields (seed 003's ``exportable_fields``).
 
-    def __init__(self, db: Database) -> None:
+    With ``max_age_seconds``, one read serves every call for that long (the API reads the
+    catalogue on each export request; it changes only with a migration).
+    """
+
+    def __init__(
+        self, db: Database, *, max_age_seconds: float = 0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._db = db
+        self._max_age = max_age_seconds
+        self._clock = clock
+        self._read: tuple[float, tuple[FieldInfo, ...]] | None = None
 
     def catalogue(self) -> list[FieldInfo]:
+        now = self._clock()
+        if self._read is not None and now - self._read[0] < self._max_age:
+            return list(self._read[1])
         rows = self._db.run([(SELECT_CATALOGUE, None)])
-        return [FieldInfo(name=n, description=d, path=p, is_default=i) for n, d, p, i in rows]
+        fields = tuple(FieldInfo(name=n, description=d, path=p, is_default=i) for n, d, p, i in rows)
+        if self._max_age > 0:
+            self._read = (now, fields)
+        return list(fields)
