@@ -43,9 +43,12 @@ class Sink(Protocol):
 class Deflated(Protocol):
     """Raw deflate data with the CRC-32 and sizes of what it holds."""
 
-    crc: int
-    size: int
-    compressed: int
+    @property
+    def crc(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def compressed(self) -> int: ...
 
     def chunks(self) -> Iterator[bytes]: ...
 
