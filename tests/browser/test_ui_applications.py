@@ -18,6 +18,7 @@ pytestmark = pytest.mark.browser
 # The demo applications poll their queues every few seconds, then the assembler zips the parts.
 APPLICATIONS_TIMEOUT_MS = 90_000
 ADVISOR_ERROR = "recommendations are not available from the demo advisor"
+PHONE = {"width": 390, "height": 844}
 
 
 def application_exports(local_stack, user_id: str) -> list[dict]:
@@ -27,8 +28,10 @@ def application_exports(local_stack, user_id: str) -> list[dict]:
 
 
 def source_row(page, application: str):
-    return page.get_by_role("table", name="Sources").get_by_role("row").filter(
-        has=page.get_by_role("rowheader", name=application, exact=True)
+    return (
+        page.get_by_role("table", name="Sources")
+        .get_by_role("row")
+        .filter(has=page.get_by_role("rowheader", name=application, exact=True))
     )
 
 
@@ -93,6 +96,12 @@ def test_frank_asks_inventory_and_advisor_and_watches_a_partial_export_he_can_do
     listed_card = page.locator(f'article[data-export-id="{export_id}"]')
     expect(listed_card).to_contain_text("“hosts and advice” from advisor/recommendations, inventory/hosts")
     expect(listed_card).to_contain_text("1 of 2 parts")
+
+    # AND on a phone its page fits the screen's width, the sources table scrolling on its own
+    page.set_viewport_size(PHONE)
+    listed_card.get_by_role("link", name="Details").click()
+    expect(source_row(page, "advisor")).to_contain_text(ADVISOR_ERROR)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def test_without_a_source_the_form_says_so_and_a_refusal_shows_at_its_input(signed_in, screenshot, local_stack):

@@ -180,7 +180,7 @@ export function applicationsForm(registry, { navigate }) {
     ),
     h("div", { class: "actions" }, submit, h("a", { href: "/exports" }, "Cancel")),
   );
-  return { node, focus: () => choices[0]?.box.focus() };
+  return node;
 }
 
 /** An export's sources as a table: application, resource, filters, status, and a failed source's message. */

@@ -247,7 +247,7 @@ function sourceChooser(initial, queryForm, registry, navigate) {
     applications:
       registry instanceof Error
         ? h("p", { class: "notice", role: "alert" }, `The source applications could not be listed: ${registry.message}`)
-        : applicationsForm(registry, { navigate }).node,
+        : applicationsForm(registry, { navigate }),
   };
   const choose = (which) => {
     for (const [name, panel] of Object.entries(panels)) panel.hidden = name !== which;
