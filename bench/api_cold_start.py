@@ -72,22 +72,23 @@ for i in range(warm_up):
     post(f"warm-up-{i}")
 
 def timed():
-    seconds = []
+    seconds, cpu = [], []
     for i in range(requests):
-        started = time.perf_counter()
+        started, used = time.perf_counter(), time.process_time()
         post(f"bench-{i}")
         seconds.append(time.perf_counter() - started)
-    return seconds
+        cpu.append(time.process_time() - used)
+    return seconds, cpu
 
 profile_to = os.environ.get("BENCH_PROFILE")
 if profile_to:
     import cProfile
     profiler = cProfile.Profile()
-    seconds = profiler.runcall(timed)
+    seconds, cpu = profiler.runcall(timed)
     profiler.dump_stats(profile_to)
 else:
-    seconds = timed()
-print(json.dumps({"seconds": seconds}))
+    seconds, cpu = timed()
+print(json.dumps({"seconds": seconds, "cpu": cpu}))
 """
 
 
@@ -197,15 +198,27 @@ def cold_starts(env: dict[str, str]) -> None:
         )
 
 
+def percentiles(seconds: list[float]) -> tuple[float, float, float]:
+    """p50, p99 and max, in milliseconds."""
+    ms = sorted(s * 1000 for s in seconds)
+    return ms[len(ms) // 2], ms[min(len(ms) - 1, round(len(ms) * 0.99) - 1)], ms[-1]
+
+
 def warm_posts(env: dict[str, str]) -> None:
+    """Wall time per request is the figure; the process's own CPU per request shows what is not waiting.
+
+    Most of the rest is the answer of the SQS stand-in (moto, on the same cores) and PostgreSQL.
+    """
     body = {"query": QUERY}
     warm_env = {**env, "BENCH_EVENT": json.dumps(http_event("POST", "/exports", body))}
     _, _, printed = wall(WARM_POSTS, warm_env, str(WARM_UP_REQUESTS), str(WARM_REQUESTS))
-    ms = sorted(s * 1000 for s in json.loads(printed)["seconds"])
-    p50, p99 = ms[len(ms) // 2], ms[min(len(ms) - 1, round(len(ms) * 0.99) - 1)]
+    result = json.loads(printed)
+    p50, p99, top = percentiles(result["seconds"])
+    cpu50, cpu99, _ = percentiles(result["cpu"])
     print(
-        f"warm POST /exports in process, {len(ms)} requests after {WARM_UP_REQUESTS}: "
-        f"p50 {p50:.1f} ms  p99 {p99:.1f} ms  max {ms[-1]:.1f} ms  (goal p99 <= {WARM_P99_GOAL_MS} ms)",
+        f"warm POST /exports in process, {len(result['seconds'])} requests after {WARM_UP_REQUESTS}: "
+        f"p50 {p50:.1f} ms  p99 {p99:.1f} ms  max {top:.1f} ms  (goal p99 <= {WARM_P99_GOAL_MS} ms); "
+        f"the process's CPU per request p50 {cpu50:.1f} ms  p99 {cpu99:.1f} ms",
         flush=True,
     )
 
