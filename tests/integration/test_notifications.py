@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -18,9 +18,6 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import Message, ses_backends
 
-from exporter.applications.request import ApplicationExportRequest, request_application_export
-from exporter.jobs.model import Caller
-from exporter.notifications.recipients import NotifyTo
 from local import mail
 from local.observations import insert_observations
 from local.services import LOCAL_AWS_ENV
@@ -32,6 +29,11 @@ from tests.support import context, http_event, observation
 QUERY = {"method": "PLATFORM_EQUALS", "args": ["facebook"]}
 UI = "https://exports.example.test"
 DAY = {"start_date": "2025-10-04", "end_date": "2025-10-04"}
+
+
+@dataclass(frozen=True)
+class Export:
+    export_id: str
 
 
 class Mailbox:
@@ -147,28 +149,18 @@ def test_a_notified_dataset_export_that_fails_says_it_failed_and_why(
 
 
 def test_a_notified_applications_export_that_ends_partial_emails_that_some_sources_failed(
-    api, sources: Sources, mail_env
+    api, post, sources: Sources, mail_env
 ) -> None:
-    # GIVEN the assembler e-mailing, and an applications export requested with the caller's address to notify
-    from api.dependencies import dependencies
-    from api.routes.applications import applications
-    from api.routes.exports import recipients
+    # GIVEN the assembler e-mailing, and an applications export asked with notify by a user whose token has an address
     from assembler import dependencies as assembler_deps
 
     assembler_deps.settings.cache_clear()
     assembler_deps.assembler.cache_clear()
-    deps, apps, to = dependencies(), applications(), address()
-    export = request_application_export(
-        ApplicationExportRequest.model_validate(two_sources(name="hosts", notify=True)),
-        caller=Caller(user_id="dana"),
-        catalogue=apps.catalogue,
-        jobs=deps.jobs,
-        sources=apps.sources,
-        bus=apps.bus,
-        max_retries=deps.settings.MAX_RETRIES,
-        now=datetime.now(UTC),
-        notify=NotifyTo(to, recipients()),
-    )
+    to = address()
+    reply = post("/api/export/v1/exports", two_sources(name="hosts", notify=True), email=to)
+    assert reply.status == 202, reply.body
+    assert to not in json.dumps(reply.body)
+    export = Export(export_id=reply.body["id"])
     inventory, advisor = api("GET", f"/api/export/v1/exports/{export.export_id}/status", user="dana").body["sources"]
 
     # WHEN inventory uploads, advisor reports an error, and the assembler zips what there is
@@ -219,3 +211,14 @@ def test_notify_without_a_usable_email_claim_is_400_and_nothing_is_queued(
     reply = post(path, body, **claims)
     assert (reply.status, reply.body["message"]) == (400, message)
     assert jobs_queue.take() == []
+
+
+def test_notify_on_an_applications_export_without_an_email_claim_is_400_and_nothing_is_created(
+    api, post, sources: Sources
+) -> None:
+    reply = post("/api/export/v1/exports", two_sources(name="quiet", notify=True))
+    assert (reply.status, reply.body["message"]) == (
+        400,
+        "notify: your token has no email claim, so there is no address to e-mail",
+    )
+    assert api("GET", "/api/export/v1/exports", user="dana").body["data"] == []

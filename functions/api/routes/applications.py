@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from api.auth import current_caller
 from api.dependencies import dependencies, settings
 from api.errors import BODY_ERRORS, answers
+from api.routes.exports import notify_to
 from exporter.adapters import aws, postgres
 from exporter.adapters.events import EventBridgeBus, EventBus
 from exporter.applications import listing
@@ -149,6 +150,7 @@ def create(body: Annotated[ApplicationExportRequest, Body()]) -> Response[Applic
         bus=apps.bus,
         max_retries=deps.settings.MAX_RETRIES,
         now=datetime.now(UTC),
+        notify=notify_to(router, body.notify),
     )
     metrics.add_metric(name="ApplicationExportsRequested", unit=MetricUnit.Count, value=1)
     return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body=view(export))
