@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jsii
 from aws_cdk import BundlingOptions, IgnoreMode, ILocalBundling
@@ -179,15 +180,15 @@ class PythonFunctionFactory:
         sizing: FunctionConfig,
         environment: Mapping[str, str],
         description: str,
+        in_vpc: bool = True,
     ) -> lambda_.Function:
+        """A function in the VPC's function subnets with a security group of its own.
+
+        ``in_vpc=False`` only for a function that reaches no database, cache, queue or AWS API: outside
+        the VPC it has no security group and no network interface, everything else is the same.
+        """
         package = handler.split(".", 1)[0]
-        security_group = ec2.SecurityGroup(
-            scope,
-            f"{construct_id}SecurityGroup",
-            vpc=self.placement.vpc,
-            description=f"{construct_id} function",
-            allow_all_outbound=True,
-        )
+        security_group = self._security_group(scope, construct_id) if in_vpc else None
         log_group = logs.LogGroup(
             scope,
             f"{construct_id}Logs",
@@ -213,17 +214,31 @@ class PythonFunctionFactory:
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             log_group=log_group,
             environment=dict(environment),
-            vpc=self.placement.vpc,
-            vpc_subnets=self.placement.subnets,
-            security_groups=[security_group],
+            **self._network(security_group),
         )
-        for endpoint in self.placement.endpoints:
-            endpoint.connections.allow_default_port_from(security_group, f"{construct_id} to AWS API endpoint")
-        acknowledge_lambda_basics(fn, self.config)
+        if security_group is not None:
+            for endpoint in self.placement.endpoints:
+                endpoint.connections.allow_default_port_from(security_group, f"{construct_id} to AWS API endpoint")
+        acknowledge_lambda_basics(fn, self.config, in_vpc=in_vpc)
         return fn
 
+    def _security_group(self, scope: Construct, construct_id: str) -> ec2.SecurityGroup:
+        return ec2.SecurityGroup(
+            scope,
+            f"{construct_id}SecurityGroup",
+            vpc=self.placement.vpc,
+            description=f"{construct_id} function",
+            allow_all_outbound=True,
+        )
 
-def acknowledge_lambda_basics(fn: lambda_.Function, config: EnvConfig) -> None:
+    def _network(self, security_group: ec2.ISecurityGroup | None) -> dict[str, Any]:
+        """The function's VPC properties: the placement with ``security_group``, or none outside the VPC."""
+        if security_group is None:
+            return {}
+        return {"vpc": self.placement.vpc, "vpc_subnets": self.placement.subnets, "security_groups": [security_group]}
+
+
+def acknowledge_lambda_basics(fn: lambda_.Function, config: EnvConfig, *, in_vpc: bool = True) -> None:
     """The nag findings every function of the factory shares, each with its reason."""
     acknowledge(
         fn,
@@ -231,12 +246,13 @@ def acknowledge_lambda_basics(fn: lambda_.Function, config: EnvConfig) -> None:
         reason="Lambda's own log-writing policy, scoped by AWS to CloudWatch Logs; kept managed so it tracks "
         "what the Lambda service needs.",
     )
-    acknowledge(
-        fn,
-        id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
-        reason="Required for a function in a VPC: ENI create/describe/delete have no resource-level scoping, "
-        "AWS maintains the action list.",
-    )
+    if in_vpc:
+        acknowledge(
+            fn,
+            id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
+            reason="Required for a function in a VPC: ENI create/describe/delete have no resource-level scoping, "
+            "AWS maintains the action list.",
+        )
     acknowledge(
         fn,
         id="AwsSolutions-IAM5[Resource::*]",

@@ -10,18 +10,24 @@ from aws_cdk import Aws, Duration, Fn
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from exporter.settings import ADMIN_GROUP
-from infra.config import EnvConfig
+from infra.config import EnvConfig, FunctionConfig
+from infra.functions import PythonFunctionFactory
 from infra.nag import acknowledge
+
+# Cognito waits at most 5 s for a trigger; the function only reads the event and answers.
+TOKEN_TRIGGER_SIZING = FunctionConfig(memory_mb=256, timeout_seconds=5)
 
 
 class Identity(Construct):
     """Exposes ``authorizer`` (a JWT authorizer); ``user_pool``/``client``/``domain`` only in Cognito mode.
 
     ``add_web_client`` (before ``authorizer`` is first read) adds the UI's public client, so the
-    authorizer accepts its tokens too.
+    authorizer accepts its tokens too. ``add_email_claim`` gives the pool its pre-token-generation
+    trigger, which puts the verified address in access tokens.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvConfig) -> None:
@@ -31,6 +37,7 @@ class Identity(Construct):
         self.client: cognito.UserPoolClient | None = None
         self.web_client: cognito.UserPoolClient | None = None
         self.domain: cognito.UserPoolDomain | None = None
+        self.token_trigger: lambda_.Function | None = None
         self._authorizer: apigwv2.IHttpRouteAuthorizer | None = None
         auth = config.auth
         if not auth.uses_cognito:
@@ -42,6 +49,8 @@ class Identity(Construct):
         self.user_pool = cognito.UserPool(
             self,
             "Users",
+            # Essentials: the plan that lets the pre-token-generation trigger (event version 2) change access tokens.
+            feature_plan=cognito.FeaturePlan.ESSENTIALS,
             self_sign_up_enabled=False,
             sign_in_aliases=cognito.SignInAliases(email=True),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
@@ -133,6 +142,27 @@ class Identity(Construct):
             access_token_validity=Duration.hours(1),
             id_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.hours(12),
+        )
+
+    def add_email_claim(self, factory: PythonFunctionFactory) -> None:
+        """The pool's pre-token-generation trigger (event version 2): ``email`` in access tokens, when verified.
+
+        The API reads the address for notifications from the access token the UI sends; the
+        function reaches nothing, so it runs outside the VPC (docs/decisions.md).
+        """
+        if self.user_pool is None:
+            return
+        self.token_trigger = factory.create(
+            self,
+            "TokenTrigger",
+            handler="token_trigger.handler.lambda_handler",
+            sizing=TOKEN_TRIGGER_SIZING,
+            environment={},
+            description="Cognito pre-token-generation: the verified e-mail address as the access token's email claim",
+            in_vpc=False,
+        )
+        self.user_pool.add_trigger(
+            cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, self.token_trigger, cognito.LambdaVersion.V2_0
         )
 
     def web_auth(self, redirect_uri: str) -> dict[str, Any]:

@@ -56,6 +56,7 @@ class ExportServiceStack(Stack):
             ),
         )
 
+        identity.add_email_claim(factory)
         environment = ServiceEnvironment(config=config, database=database, store=store, jobs=jobs, cache=cache)
 
         migrations = Migrations(

@@ -88,7 +88,7 @@ def test_given_the_functions_that_read_the_catalogue_then_they_carry_the_dataset
         props = fn["Properties"]
         if props["Handler"] not in READERS:
             assert props["Layers"] == [{"Ref": shared_id}], props["Handler"]
-            assert "DATASETS_PATH" not in props["Environment"]["Variables"], props["Handler"]
+            assert "DATASETS_PATH" not in props.get("Environment", {}).get("Variables", {}), props["Handler"]
 
 
 def test_given_the_datasets_layer_then_it_unpacks_to_the_repository_datasets_and_nothing_else(dev) -> None:
@@ -242,7 +242,7 @@ def test_given_a_source_then_the_worker_has_it_as_dataset_sources_and_may_read_e
     assert as_list(granted[0]["Resource"]) == [SOURCE_ARN]
     for fn in sourced.app_functions().values():
         if fn["Properties"]["Handler"] != WORKER:
-            assert "DATASET_SOURCES" not in fn["Properties"]["Environment"]["Variables"]
+            assert "DATASET_SOURCES" not in fn["Properties"].get("Environment", {}).get("Variables", {})
             assert SOURCE_ARN not in json.dumps(policy_of(sourced, fn["Properties"]["Handler"]))
 
 

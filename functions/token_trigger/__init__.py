@@ -1,0 +1,1 @@
+"""Cognito pre-token-generation trigger (see handler.py)."""
