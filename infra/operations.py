@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.api import Api
@@ -32,6 +33,7 @@ class Operations(Construct):
         worker: lambda_.IFunction,
         capture: lambda_.IFunction,
         jobs: JobQueue,
+        assembly_dead_letters: sqs.IQueue,
         api: Api,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -81,16 +83,14 @@ class Operations(Construct):
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
-            jobs.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(1), statistic="Maximum"
-            ).create_alarm(
-                self,
-                "DeadLetters",
-                alarm_description="Job or capture messages reached the DLQ (poison messages).",
-                threshold=0,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            self._dead_letter_alarm(
+                jobs.dead_letter_queue, "DeadLetters", "Job or capture messages reached the DLQ (poison messages)."
+            ),
+            self._dead_letter_alarm(
+                assembly_dead_letters,
+                "AssemblyDeadLetters",
+                "Assembly messages of applications exports reached their DLQ (poison messages: the assembler "
+                "failed on every receive).",
             ),
             cloudwatch.MathExpression(
                 expression="IF(requests > 0, 100 * errors / requests, 0)",
@@ -119,3 +119,17 @@ class Operations(Construct):
         for alarm in alarms:
             alarm.add_alarm_action(action)
         self.alarms = alarms
+
+    def _dead_letter_alarm(self, queue: sqs.IQueue, construct_id: str, description: str) -> cloudwatch.Alarm:
+        """Any message visible in dead-letter queue ``queue`` (the highest count in a minute)."""
+        return queue.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(1), statistic="Maximum"
+        ).create_alarm(
+            self,
+            construct_id,
+            alarm_description=description,
+            threshold=0,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )

@@ -138,6 +138,7 @@ class ExportServiceStack(Stack):
             worker=worker.function,
             capture=capture.function,
             jobs=jobs,
+            assembly_dead_letters=applications.dead_letter_queue,
             api=api,
         )
         self._acknowledge_scoped_objects(store, api_function, worker, capture)

@@ -54,3 +54,29 @@ def test_given_an_unacknowledged_finding_then_synth_fails(tmp_path) -> None:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     with pytest.raises(RuntimeError, match="AwsSolutions-S1"):
         app.synth()
+
+
+def dead_letter_alarm_on(synth, queue_prefix: str) -> dict:
+    """The one alarm on the visible messages of the queue whose logical id starts with ``queue_prefix``."""
+    (queue_id,) = [k for k in synth.resources("AWS::SQS::Queue") if k.startswith(queue_prefix)]
+    (alarm,) = [
+        a["Properties"]
+        for a in synth.resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        and a["Properties"]["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    ]
+    return alarm
+
+
+@pytest.mark.parametrize("queue_prefix", ["QueueDeadLetters", "ApplicationsAssemblyDeadLetters"])
+def test_given_a_message_in_the_job_or_assembly_dead_letter_queue_then_the_alarm_topic_hears_of_it(
+    dev, prod, queue_prefix
+) -> None:
+    for synth in (dev, prod):
+        topic_id = next(iter(synth.resources("AWS::SNS::Topic")))
+        alarm = dead_letter_alarm_on(synth, queue_prefix)
+        # one visible message in any minute is enough
+        assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Maximum", 60, 1)
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}]
