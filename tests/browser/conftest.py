@@ -178,3 +178,61 @@ def screenshot() -> Callable[[Any, str], Path]:
         return path
 
     return take
+
+
+class Mailbox:
+    """The e-mails the local stack sent through SES, read from its moto server (nothing leaves the machine)."""
+
+    def __init__(self, endpoint_url: str) -> None:
+        self.url = f"{endpoint_url}/moto-api/data.json"
+
+    def to(self, address: str) -> list[dict[str, Any]]:
+        """Every e-mail SES accepted for ``address``, oldest first."""
+        deadline = time.monotonic() + 30
+        response = requests.get(self.url, timeout=10)
+        while response.status_code == 500 and time.monotonic() < deadline:
+            time.sleep(0.3)  # moto answers 500 while an S3 multipart upload is in progress
+            response = requests.get(self.url, timeout=10)
+        response.raise_for_status()
+        sent = response.json().get("ses", {}).get("Message", [])
+        return [m for m in sent if address in m["destinations"].get("ToAddresses", [])]
+
+    def wait_for(self, address: str, timeout: float = 60) -> list[dict[str, Any]]:
+        """The e-mails to ``address`` once there is at least one; raises after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not (sent := self.to(address)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no e-mail to {address} after {timeout}s")
+            time.sleep(0.5)
+        return sent
+
+
+@pytest.fixture
+def mailbox(local_stack: LocalStack) -> Mailbox:
+    return Mailbox(str(local_stack.info["aws_endpoint_url"]))
+
+
+@pytest.fixture
+def signed_in_with_email(browser: Any, local_stack: LocalStack) -> Iterator[Callable[..., Any]]:
+    """``signed_in_with_email("erin", "erin@example.org")`` → a page signed in with that address in the token."""
+    contexts: list[Any] = []
+    problems = Problems()
+
+    def sign_in(user_id: str, email: str) -> Any:
+        context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        problems.watch(page)
+        page.goto(f"{local_stack.url}/signin")
+        page.get_by_label("User name").fill(user_id)
+        page.get_by_label("E-mail (optional)").fill(email)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/exports")
+        page.get_by_role("heading", name="My exports").wait_for()
+        return page
+
+    yield sign_in
+    for context in contexts:
+        context.close()
+    assert not problems, "the pages reported errors:\n" + "\n".join(problems)

@@ -63,7 +63,7 @@ const enc = encodeURIComponent;
 export const datasetsApi = {
   list: () => api("/datasets"),
   get: (name) => api(`/datasets/${enc(name)}`),
-  run: (name, parameters) => api(`/datasets/${enc(name)}/exports`, { method: "POST", body: { parameters } }),
+  run: (name, parameters, options = {}) => api(`/datasets/${enc(name)}/exports`, { method: "POST", body: { parameters, ...options } }),
 };
 
 export const schedulesApi = {

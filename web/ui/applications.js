@@ -3,6 +3,7 @@
 
 import { ApiError, applicationsApi } from "./api.js";
 import { h, uid } from "./dom.js";
+import { isNotifyMessage, notifyChoice } from "./notify.js";
 
 export const SOURCE_LABEL = { pending: "Waiting", uploaded: "Uploaded", failed: "Failed" };
 const FORMATS = [
@@ -10,8 +11,9 @@ const FORMATS = [
   ["json", "JSON", "one .json file per source"],
 ];
 
-/** Which input a 400 message is about: "sources", "name", "format", "expires", or "form". */
+/** Which input a 400 message is about: "sources", "name", "format", "expires", "notify", or "form". */
 export function sourcePlace(message) {
+  if (isNotifyMessage(message)) return "notify";
   if (/^sources\b/.test(message)) return "sources";
   if (/^name\b/.test(message)) return "name";
   if (/^format\b/.test(message)) return "format";
@@ -78,6 +80,7 @@ export function applicationsForm(registry, { navigate }) {
     const radio = h("input", { type: "radio", name: group, id, value, checked: value === "csv" });
     return { radio, node: h("div", { class: "switch" }, radio, h("label", { for: id }, label, h("span", { class: "muted" }, ` · ${hint}`))) };
   });
+  const notify = notifyChoice();
   const submit = h("button", { type: "submit" }, "Request export");
 
   const places = {
@@ -85,6 +88,7 @@ export function applicationsForm(registry, { navigate }) {
     name: [name.error, () => name.input],
     format: [formatError, () => formats[0].radio],
     expires: [expires.error, () => expires.input],
+    notify: [notify.error, () => notify.input],
   };
 
   const clearErrors = () => {
@@ -120,6 +124,7 @@ export function applicationsForm(registry, { navigate }) {
       format: formats.find((f) => f.radio.checked)?.radio.value,
       sources: picked,
       ...(day ? { expires_at: `${day}T23:59:59Z` } : {}),
+      ...notify.body(),
     };
   };
 
@@ -178,6 +183,7 @@ export function applicationsForm(registry, { navigate }) {
       h("fieldset", { class: "formats", "aria-describedby": formatError.id }, h("legend", {}, "Format"), formats.map((f) => f.node), formatError),
       expires.node,
     ),
+    notify.node,
     h("div", { class: "actions" }, submit, h("a", { href: "/exports" }, "Cancel")),
   );
   return node;

@@ -1,7 +1,7 @@
 // Who is signed in. The access token lives in sessionStorage (this tab only, gone when it closes)
 // and is sent as a bearer header; no cookie is ever set, so the API never trusts one.
 //
-// local: POST {tokenUrl} {"user_id", "groups"} → {"access_token"} (the local stack's issuer).
+// local: POST {tokenUrl} {"user_id", "groups", "email"?} → {"access_token"} (the local stack's issuer).
 // oauth / oidc: authorization code with PKCE (S256) against the Cognito Hosted UI or an OIDC issuer.
 
 import { config } from "./config.js";
@@ -35,7 +35,7 @@ function groupsOf(c) {
   return Array.isArray(raw) ? raw : String(raw).replace(/[[\]]/g, "").split(/[\s,]+/).filter(Boolean);
 }
 
-/** {token, userId, name, isAdmin} while a token is held and not expired, else null. */
+/** {token, userId, name, email, isAdmin} while a token is held and not expired, else null. */
 export function session() {
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (!token) return null;
@@ -48,6 +48,7 @@ export function session() {
     token,
     userId: c.sub,
     name: c.username || c["cognito:username"] || c.email || c.sub,
+    email: c.email,
     isAdmin: groupsOf(c).includes("admin"),
   };
 }
@@ -56,12 +57,13 @@ function keep(token) {
   sessionStorage.setItem(TOKEN_KEY, token);
 }
 
-export async function signInLocal(userId, admin) {
+/** A token from the local issuer; with ``email``, it carries that address (verified) as Cognito's would. */
+export async function signInLocal(userId, admin, email = "") {
   const { auth } = config();
   const response = await fetch(auth.tokenUrl, {
     method: "POST",
     headers: { Accept: "application/json", "Content-Type": "application/json" },
-    body: JSON.stringify({ user_id: userId, groups: admin ? ["admin"] : [] }),
+    body: JSON.stringify({ user_id: userId, groups: admin ? ["admin"] : [], ...(email ? { email } : {}) }),
   });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.message || `sign-in failed (${response.status})`);

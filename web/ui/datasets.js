@@ -5,6 +5,7 @@ import { ApiError, datasetsApi, exportsApi } from "./api.js";
 import { statusBadge } from "./card.js";
 import { announce, h, uid } from "./dom.js";
 import * as fmt from "./format.js";
+import { notifyChoice } from "./notify.js";
 import { parameterForm } from "./params.js";
 import { poller } from "./poll.js";
 
@@ -18,6 +19,7 @@ export function scheduleWords(schedule) {
 function datasetCard(dataset, started) {
   const titleId = uid("dataset");
   const form = parameterForm(dataset);
+  const notify = notifyChoice();
   const formError = h("p", { class: "error", role: "alert" });
   const submit = h("button", { type: "submit" }, "Run");
   const runs = h("ul", { class: "runs plain", "aria-label": `Runs of ${dataset.title}` });
@@ -25,18 +27,19 @@ function datasetCard(dataset, started) {
   const onsubmit = async (event) => {
     event.preventDefault();
     form.clearErrors();
+    notify.clearError();
     formError.textContent = "";
     submit.disabled = true;
     submit.textContent = "Starting…";
     try {
-      const exp = await datasetsApi.run(dataset.name, form.values());
+      const exp = await datasetsApi.run(dataset.name, form.values(), notify.body());
       const item = h("li", { dataset: { exportId: exp.export_id } });
       runs.prepend(item);
       started.add(exp, item);
       announce(`${dataset.title}: export requested`);
       item.querySelector("a")?.focus();
     } catch (e) {
-      const mine = e instanceof ApiError && e.status === 400 && form.showError(e.message);
+      const mine = e instanceof ApiError && e.status === 400 && (notify.showError(e.message) || form.showError(e.message));
       if (!mine) {
         formError.textContent = e.message;
         submit.focus();
@@ -69,6 +72,7 @@ function datasetCard(dataset, started) {
       "form",
       { novalidate: true, onsubmit, "aria-label": `Run ${dataset.title}` },
       form.node,
+      notify.node,
       formError,
       h(
         "div",

@@ -4,11 +4,13 @@
 import { ApiError, applicationsApi, exportsApi, fields, schedulesApi } from "./api.js";
 import { applicationsForm } from "./applications.js";
 import { h, uid } from "./dom.js";
+import { isNotifyMessage, notifyChoice } from "./notify.js";
 import { fromQuery, NotRepresentable, QueryBuilder } from "./query.js";
 import { scheduleFields } from "./schedules.js";
 
-/** Which part of the form a 400 message is about: "query" (with a node path), "fields", "images", or "form". */
+/** Which part of the form a 400 message is about: "query" (with a node path), "fields", "images", "notify", or "form". */
 export function placeOf(message) {
+  if (isNotifyMessage(message)) return { part: "notify" };
   const path = /^(query(?:\.args\[\d+\])*)\s*:/.exec(message);
   if (path) return { part: "query", path: path[1] };
   if (/\bfields?\b/i.test(message)) return { part: "fields" };
@@ -105,8 +107,14 @@ export async function newExportPage({ navigate, query: search }) {
   const timing = scheduleFields();
   const repeatBox = h("div", { id: repeat.getAttribute("aria-controls"), hidden: true }, timing.nodes);
   const label = () => (repeat.checked ? "Create schedule" : "Start export");
+
+  // --- notify (one export only: a schedule's runs have no caller to e-mail, so it leaves the form) ---
+  const notify = notifyChoice();
+  const notifySlot = h("div", {}, notify.node);
+
   repeat.addEventListener("change", () => {
     repeatBox.hidden = !repeat.checked;
+    notifySlot.replaceChildren(...(repeat.checked ? [] : [notify.node]));
     submit.textContent = label();
     if (repeat.checked) timing.fields.name.input.focus();
   });
@@ -120,6 +128,7 @@ export async function newExportPage({ navigate, query: search }) {
     json.removeAttribute("aria-invalid");
     builder.clearErrors();
     timing.clearErrors();
+    notify.clearError();
   };
 
   const show = (message, pathMap) => {
@@ -145,6 +154,7 @@ export async function newExportPage({ navigate, query: search }) {
       imagesError.textContent = message;
       return images.focus();
     }
+    if (place.part === "notify") return notify.showError(message);
     formError.textContent = message;
     formError.hidden = false;
     formError.focus();
@@ -177,7 +187,7 @@ export async function newExportPage({ navigate, query: search }) {
             const when = schedule.next_run ? ` Its first run is ${new Date(schedule.next_run).toLocaleString()}.` : "";
             return navigate("/schedules", { flash: `Schedule “${schedule.name}” created.${when}`, focus: schedule.schedule_id });
           }
-          const created = await exportsApi.create({ query, fields: chosen, include_images: images.checked });
+          const created = await exportsApi.create({ query, fields: chosen, include_images: images.checked, ...notify.body() });
           navigate("/exports", { flash: "Export requested. It appears below and updates as it runs.", focus: created.export_id });
         } catch (e) {
           if (repeat.checked && e instanceof ApiError && !/^query|\bfields?\b/i.test(e.message) && timing.showError(e.message)) return;
@@ -230,6 +240,7 @@ export async function newExportPage({ navigate, query: search }) {
       h("p", { class: "hint" }, "Instead of one export now, make one each time the schedule fires. Query values may be relative to the run, e.g. {{ run_ms - 1 day }} in JSON mode."),
       repeatBox,
     ),
+    notifySlot,
     h("div", { class: "actions" }, submit, h("a", { href: "/exports" }, "Cancel")),
   );
 
@@ -249,8 +260,10 @@ function sourceChooser(initial, queryForm, registry, navigate) {
         ? h("p", { class: "notice", role: "alert" }, `The source applications could not be listed: ${registry.message}`)
         : applicationsForm(registry, { navigate }),
   };
+  // Only the chosen panel is in the page (the other keeps what was typed), so each label is there once.
+  const shown = h("div", {});
   const choose = (which) => {
-    for (const [name, panel] of Object.entries(panels)) panel.hidden = name !== which;
+    shown.replaceChildren(panels[which]);
     const url = new URL(location.href);
     if (which === "applications") url.searchParams.set("from", "applications");
     else url.searchParams.delete("from");
@@ -265,7 +278,7 @@ function sourceChooser(initial, queryForm, registry, navigate) {
     const radio = h("input", { type: "radio", name: group, id, value, checked: value === start, onchange: () => choose(value) });
     return h("div", { class: "switch" }, radio, h("label", { for: id }, label, h("span", { class: "muted" }, ` · ${hint}`)));
   });
-  for (const [name, panel] of Object.entries(panels)) panel.hidden = name !== start;
-  return h("div", {}, h("fieldset", { class: "section from" }, h("legend", {}, "What to export"), options), panels.observations, panels.applications);
+  shown.replaceChildren(panels[start]);
+  return h("div", {}, h("fieldset", { class: "section from" }, h("legend", {}, "What to export"), options), shown);
 }
 

@@ -1,4 +1,5 @@
-// /signin: a user name (and an admin switch) against the local issuer; in AWS, the hosted sign-in.
+// /signin: a user name (an admin switch, an optional e-mail address) against the local issuer; in AWS,
+// the hosted sign-in.
 
 import { beginHostedSignIn, finishHostedSignIn, signInLocal } from "./auth.js";
 import { config } from "./config.js";
@@ -43,6 +44,16 @@ export async function signinPage({ query, navigate }) {
     "aria-describedby": error.id,
   });
   const admin = h("input", { id: adminId, type: "checkbox", role: "switch" });
+  const emailId = uid("email");
+  const emailHint = h("p", { class: "hint", id: uid("email-hint") }, "The token then carries it as a verified address, as your organisation's sign-in would, so “E-mail me when it's done” can write to it.");
+  const email = h("input", {
+    id: emailId,
+    name: "email",
+    type: "email",
+    autocomplete: "email",
+    spellcheck: "false",
+    "aria-describedby": `${emailHint.id} ${error.id}`,
+  });
   const form = h(
     "form",
     {
@@ -55,17 +66,20 @@ export async function signinPage({ query, navigate }) {
           return;
         }
         try {
-          await signInLocal(name.value.trim(), admin.checked);
+          await signInLocal(name.value.trim(), admin.checked, email.value.trim());
           navigate(next, { replace: true });
         } catch (e) {
           error.textContent = e.message;
-          name.focus();
+          (/^email\b/.test(e.message) ? email : name).focus();
         }
       },
     },
     h("label", { for: nameId }, "User name"),
     name,
     h("div", { class: "switch" }, admin, h("label", { for: adminId }, "Sign in as an admin (may open, share and delete any export)")),
+    h("label", { for: emailId }, "E-mail (optional)"),
+    email,
+    emailHint,
     error,
     h("button", { type: "submit" }, "Sign in"),
   );
