@@ -23,7 +23,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
-from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
 
@@ -34,8 +33,9 @@ from infra.config import EnvConfig, SourceApplication
 from infra.environment import ServiceEnvironment
 from infra.functions import PythonFunctionFactory
 from infra.nag import acknowledge, finding_resource
-from infra.queue import VISIBILITY_FACTOR
+from infra.queue import VISIBILITY_FACTOR, queue_with_dead_letters
 from infra.storage import OUTPUTS_PREFIX, PARTS_PREFIX, ExportStore
+from infra.timers import timed_function
 from internal.app import SOURCE
 
 HttpMethod = apigwv2.HttpMethod
@@ -82,27 +82,17 @@ class Applications(Construct):
         # Each application's pre-shared key: generated here, read by the internal function only.
         self.keys = {app.name: self._key(app) for app in config.applications}
 
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "AssemblyDeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=config.removal_policy,
-        )
         # The assembler is sized like the export worker: it streams parts into a ZIP as the worker writes one.
-        self.queue = sqs.Queue(
+        assembly = queue_with_dead_letters(
             self,
             "Assembly",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=Duration.seconds(VISIBILITY_FACTOR * config.worker.timeout_seconds),
-            retention_period=Duration.days(4),
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letter_queue, max_receive_count=config.worker.max_receive_count
-            ),
+            dead_letters_id="AssemblyDeadLetters",
             removal_policy=config.removal_policy,
+            retention=Duration.days(4),
+            visibility_timeout=Duration.seconds(VISIBILITY_FACTOR * config.worker.timeout_seconds),
+            max_receive_count=config.worker.max_receive_count,
         )
+        self.queue, self.dead_letter_queue = assembly.queue, assembly.dead_letters
 
         self.internal = factory.create(
             self,
@@ -137,22 +127,20 @@ class Applications(Construct):
         # Re-enqueue with backoff after a failed attempt.
         self.queue.grant_send_messages(self.assembler)
 
-        self.sweep = factory.create(
+        sweep = timed_function(
             self,
             "Sweep",
+            factory=factory,
+            every=SWEEP_EVERY,
+            rule_id="SweepSchedule",
+            rule_description="Run the sources sweep",
             handler="assembler.sweep.lambda_handler",
             sizing=config.sweeper,
             environment=environment.assembler(assembly_queue_url=self.queue.queue_url),
             description="Times out sources that never answered; resends lost assembly messages",
         )
+        self.sweep, self.sweep_schedule = sweep.function, sweep.rule
         self.queue.grant_send_messages(self.sweep)
-        self.sweep_schedule = events.Rule(
-            self,
-            "SweepSchedule",
-            description="Run the sources sweep",
-            schedule=events.Schedule.rate(SWEEP_EVERY),
-            targets=[targets.LambdaFunction(self.sweep, retry_attempts=0)],
-        )
 
         self.sender: ses.EmailIdentity | None = None
         if config.email_sender:

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from exporter.adapters.scheduler import SCHEDULED_TIME, SchedulerTarget
@@ -26,7 +25,7 @@ from infra.config import EnvConfig
 from infra.environment import ServiceEnvironment
 from infra.functions import PythonFunctionFactory
 from infra.nag import acknowledge, finding_resource
-from infra.queue import JobQueue
+from infra.queue import JobQueue, encrypted_queue
 
 SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
 # What the API does to its schedules (exporter.adapters.scheduler).
@@ -57,14 +56,7 @@ class Schedules(Construct):
         super().__init__(scope, construct_id)
         self.config = config
         self.group = scheduler.CfnScheduleGroup(self, "Group")
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=config.removal_policy,
-        )
+        self.dead_letter_queue = encrypted_queue(self, "DeadLetters", removal_policy=config.removal_policy)
         acknowledge(
             self.dead_letter_queue,
             id="AwsSolutions-SQS3",

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
@@ -13,6 +11,7 @@ from infra.config import EnvConfig
 from infra.environment import ServiceEnvironment
 from infra.functions import PythonFunctionFactory
 from infra.queue import JobQueue
+from infra.timers import timed_function
 
 SWEEP_EVERY = Duration.minutes(5)
 
@@ -48,23 +47,21 @@ class Worker(Construct):
         # Re-enqueue with backoff after a failed attempt.
         jobs.queue.grant_send_messages(self.function)
 
-        self.sweeper = factory.create(
+        sweeper = timed_function(
             self,
             "Sweeper",
+            factory=factory,
+            every=SWEEP_EVERY,
+            rule_id="SweepSchedule",
+            rule_description="Run the export sweeper",
             handler="worker.sweeper.lambda_handler",
             sizing=config.sweeper,
             environment=environment.sweeper(),
             description="Re-enqueues or fails jobs whose lease lapsed; drains the DLQ into failed rows",
         )
+        self.sweeper, self.schedule = sweeper.function, sweeper.rule
         jobs.queue.grant_send_messages(self.sweeper)
         jobs.dead_letter_queue.grant_consume_messages(self.sweeper)
-        self.schedule = events.Rule(
-            self,
-            "SweepSchedule",
-            description="Run the export sweeper",
-            schedule=events.Schedule.rate(SWEEP_EVERY),
-            targets=[targets.LambdaFunction(self.sweeper, retry_attempts=0)],
-        )
 
     @property
     def functions(self) -> list[lambda_.Function]:

@@ -59,3 +59,35 @@ def test_given_the_sweeper_then_it_runs_every_five_minutes(dev) -> None:
     )
     _, _, dlq_id = queues(dev)
     assert sweeper["Properties"]["Environment"]["Variables"]["DLQ_URL"] == {"Ref": dlq_id}
+
+
+def test_given_every_queue_then_it_is_encrypted_and_every_dead_letter_queue_keeps_messages_14_days(dev) -> None:
+    all_queues = dev.resources("AWS::SQS::Queue")
+    for logical_id, queue in all_queues.items():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True, logical_id
+    dead_letter_ids = {
+        queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for queue in all_queues.values()
+        if "RedrivePolicy" in queue["Properties"]
+    }
+    assert len(dead_letter_ids) == 2  # the jobs' and captures' one, the assembly's own
+    for logical_id in dead_letter_ids:
+        assert all_queues[logical_id]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600, logical_id
+        assert "RedrivePolicy" not in all_queues[logical_id]["Properties"], logical_id
+
+
+def test_given_the_timed_functions_then_each_runs_every_five_minutes_and_a_failed_run_waits_for_the_next(dev) -> None:
+    timed = {
+        rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]: rule["Properties"]
+        for rule in dev.resources("AWS::Events::Rule").values()
+        if "ScheduleExpression" in rule["Properties"]
+    }
+    sweepers = {dev.function(h)[0] for h in ("worker.sweeper.lambda_handler", "assembler.sweep.lambda_handler")}
+    assert set(timed) == sweepers
+    for function_id, rule in timed.items():
+        assert rule["ScheduleExpression"] == "rate(5 minutes)", function_id
+        assert rule["Targets"][0]["RetryPolicy"] == {"MaximumRetryAttempts": 0}, function_id
+        dev.template.has_resource_properties(
+            "AWS::Lambda::Permission",
+            {"FunctionName": {"Fn::GetAtt": [function_id, "Arn"]}, "Principal": "events.amazonaws.com"},
+        )
