@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import BundlingOptions, IgnoreMode, ILocalBundling
+from aws_cdk import BundlingOptions, IgnoreMode, ILocalBundling, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -181,11 +181,15 @@ class PythonFunctionFactory:
         environment: Mapping[str, str],
         description: str,
         in_vpc: bool = True,
+        snap_start: lambda_.SnapStartConf | None = None,
     ) -> lambda_.Function:
         """A function in the VPC's function subnets with a security group of its own.
 
         ``in_vpc=False`` only for a function that reaches no database, cache, queue or AWS API: outside
         the VPC it has no security group and no network interface, everything else is the same.
+        ``snap_start`` only for a function whose initialisation opens no connection (the snapshot would
+        hold it) and that is invoked through a published version or alias. A version a deploy replaced
+        is deleted with its snapshot, which is billed for as long as the version exists.
         """
         package = handler.split(".", 1)[0]
         security_group = self._security_group(scope, construct_id) if in_vpc else None
@@ -214,6 +218,8 @@ class PythonFunctionFactory:
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             log_group=log_group,
             environment=dict(environment),
+            snap_start=snap_start,
+            current_version_options=_replaced_versions_deleted() if snap_start is not None else None,
             **self._network(security_group),
         )
         if security_group is not None:
@@ -236,6 +242,11 @@ class PythonFunctionFactory:
         if security_group is None:
             return {}
         return {"vpc": self.placement.vpc, "vpc_subnets": self.placement.subnets, "security_groups": [security_group]}
+
+
+def _replaced_versions_deleted() -> lambda_.VersionOptions:
+    """CloudFormation deletes the previous published version once a deploy has replaced it (not on rollback)."""
+    return lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY)
 
 
 def acknowledge_lambda_basics(fn: lambda_.Function, config: EnvConfig, *, in_vpc: bool = True) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Annotations, CfnOutput, Stack
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.api import Api
@@ -26,6 +27,9 @@ from infra.schedules import Schedules
 from infra.storage import OUTPUTS_PREFIX, ExportStore
 from infra.web import Web, execute_api_origin
 from infra.workers import Worker
+
+# The alias API Gateway invokes: the API function's version published by the latest deploy.
+API_ALIAS = "live"
 
 
 class ExportServiceStack(Stack):
@@ -95,8 +99,17 @@ class ExportServiceStack(Stack):
             sizing=config.api,
             environment={**environment.api(), **schedules.api_environment(), **applications.api_environment()},
             description="Export service HTTP API",
+            # Its initialisation connects to nothing (docs/decisions.md, "SnapStart for the API").
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS,
         )
-        api = Api(self, "Api", config=config, identity=identity, handler=api_function, ui_origins=[web.url])
+        # API Gateway invokes the alias of the version this deploy published: SnapStart restores only versions.
+        api_live = api_function.add_alias(API_ALIAS, description="The API version this deploy published")
+        Annotations.of(api_function).acknowledge_warning(
+            "@aws-cdk/aws-lambda:snapStartRequirePublish",
+            f"The stack publishes a version of the API function on every change and API Gateway invokes it "
+            f"through the '{API_ALIAS}' alias.",
+        )
+        api = Api(self, "Api", config=config, identity=identity, handler=api_live, ui_origins=[web.url])
         # The catalogue: listed by the API, run by the worker, fired on its operator schedules.
         shipped = DatasetsLayer(self, "Datasets", config=config, datasets=datasets)
         shipped.ship_to(api_function, worker.function, schedules.function)

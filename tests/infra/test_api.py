@@ -153,3 +153,52 @@ def test_given_the_stage_then_each_post_that_creates_work_is_throttled_harder_th
         rid for rid, r in dev.resources("AWS::ApiGatewayV2::Route").items() if r["Properties"]["RouteKey"] in creating
     }
     assert route_ids <= set(stage.get("DependsOn", [])), stage_id
+
+
+def test_given_the_api_function_then_snapstart_restores_its_published_version_behind_the_live_alias(dev, prod) -> None:
+    for synth in (dev, prod):
+        function_id, function = synth.function("api.handler.lambda_handler")
+        assert function["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+        aliases = [
+            v["Properties"]
+            for v in synth.resources("AWS::Lambda::Alias").values()
+            if v["Properties"]["FunctionName"] == {"Ref": function_id}
+        ]
+        assert len(aliases) == 1
+        alias = aliases[0]
+        assert alias["Name"] == "live"
+        version_id = alias["FunctionVersion"]["Fn::GetAtt"][0]
+        assert synth.resources("AWS::Lambda::Version")[version_id]["Properties"]["FunctionName"] == {"Ref": function_id}
+        version = synth.resources("AWS::Lambda::Version")[version_id]
+        # the published version waits for the schema, as the function does
+        assert "Migrations" in "".join(version["DependsOn"])
+        # a replaced version goes, and with it the snapshot billed while it exists
+        assert (version["DeletionPolicy"], version["UpdateReplacePolicy"]) == ("Delete", "Delete")
+
+
+def test_given_the_api_routes_then_api_gateway_invokes_the_live_alias_never_the_unpublished_function(dev) -> None:
+    function_id, _ = dev.function("api.handler.lambda_handler")
+    (alias_id,) = [
+        k
+        for k, v in dev.resources("AWS::Lambda::Alias").items()
+        if v["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
+    internal_id, _ = dev.function("internal.handler.lambda_handler")
+    integrations = {
+        json.dumps(i["Properties"]["IntegrationUri"]) for i in dev.resources("AWS::ApiGatewayV2::Integration").values()
+    }
+    assert integrations == {json.dumps({"Ref": alias_id}), json.dumps({"Fn::GetAtt": [internal_id, "Arn"]})}
+    invoked = [
+        p["Properties"]["FunctionName"]
+        for p in dev.resources("AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    ]
+    on_api = [name for name in invoked if name in ({"Ref": alias_id}, {"Fn::GetAtt": [function_id, "Arn"]})]
+    assert len(on_api) == len(KNOWN_OPEN | KNOWN_AUTHORIZED)  # one per route
+    assert all(name == {"Ref": alias_id} for name in on_api)
+
+
+def test_given_the_stack_then_no_snapstart_warning_is_left_unanswered(dev) -> None:
+    from aws_cdk.assertions import Annotations
+
+    assert not Annotations.from_stack(dev.stack).find_warning("*", Match.string_like_regexp("SnapStart"))
