@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 
 import boto3
 
-from local import inflight
-from local.event_source import SWEEPER_INTERVAL_SECONDS, EventSourceMapping, Schedule
+from local.event_source import SWEEPER_INTERVAL_SECONDS, EventSourceMapping, Schedule, run_process, serve
 
 log = logging.getLogger("local.assembler")
 
@@ -45,29 +43,12 @@ def run_assembler_side(stop: threading.Event) -> None:
     schedule = Schedule(
         handler=sweep_handler, interval=interval, container=container, stop=stop, function_name=SWEEP_FUNCTION
     )
-    threads = [
-        threading.Thread(target=mapping.run, name="assembly-event-source", daemon=True),
-        threading.Thread(target=schedule.run, name="sources-sweep-schedule", daemon=True),
-    ]
-    for thread in threads:
-        thread.start()
     log.info("assembler polling %s, sources sweep every %.0fs", mapping.queue_url, interval)
-    while not stop.wait(0.5):
-        pass
-    for thread in threads:
-        thread.join(timeout=60)
+    serve(stop, mapping, schedule, names=("assembly-event-source", "sources-sweep-schedule"))
 
 
 def main() -> None:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    from local.stack import configure_logging
-
-    configure_logging()
-    inflight.install()  # before the handlers make their boto3 clients
-    run_assembler_side(stop)
-    log.info("assembler stopped")
+    run_process(run_assembler_side, logger=log)
 
 
 if __name__ == "__main__":

@@ -226,30 +226,41 @@ def run_worker_side(stop: threading.Event) -> None:
     )
     interval = float(os.environ.get("SWEEPER_INTERVAL_SECONDS", SWEEPER_INTERVAL_SECONDS))
     schedule = Schedule(handler=sweeper_handler, interval=interval, container=container, stop=stop)
+    log.info("worker polling %s (batch %d), sweeper every %.0fs", mapping.queue_url, mapping.batch_size, interval)
+    serve(stop, mapping, schedule, names=("sqs-event-source", "sweeper-schedule"))
+
+
+def serve(stop: threading.Event, mapping: EventSourceMapping, schedule: Schedule, *, names: tuple[str, str]) -> None:
+    """The mapping and the schedule, each on a thread of its own, until ``stop`` is set."""
     threads = [
-        threading.Thread(target=mapping.run, name="sqs-event-source", daemon=True),
-        threading.Thread(target=schedule.run, name="sweeper-schedule", daemon=True),
+        threading.Thread(target=mapping.run, name=names[0], daemon=True),
+        threading.Thread(target=schedule.run, name=names[1], daemon=True),
     ]
     for thread in threads:
         thread.start()
-    log.info("worker polling %s (batch %d), sweeper every %.0fs", mapping.queue_url, mapping.batch_size, interval)
     while not stop.wait(0.5):
         pass
     for thread in threads:
         thread.join(timeout=60)
 
 
-def main() -> None:
+def run_process(side: Callable[[threading.Event], None], *, logger: logging.Logger, with_faults: bool = False) -> None:
+    """A side of the stack as a process: stops cleanly on SIGINT/SIGTERM (set first, so start-up is covered too)."""
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):  # first: a Ctrl-C during start-up is a clean stop too
+    for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     from local.stack import configure_logging
 
     configure_logging()
     inflight.install()  # before the handlers make their boto3 clients
-    faults.install()
-    run_worker_side(stop)
-    log.info("worker stopped")
+    if with_faults:
+        faults.install()
+    side(stop)
+    logger.info("stopped")
+
+
+def main() -> None:
+    run_process(run_worker_side, logger=log, with_faults=True)
 
 
 if __name__ == "__main__":
