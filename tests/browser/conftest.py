@@ -138,11 +138,16 @@ class Problems(list[str]):
 
 @pytest.fixture
 def signed_in(browser: Any, local_stack: LocalStack) -> Iterator[Callable[..., Any]]:
-    """``signed_in("alice")`` → a page in a context of its own, signed in through the sign-in page."""
+    """``signed_in("alice")`` → a page in a context of its own, signed in through the sign-in page.
+
+    ``email=`` signs in with that address in the token (the local sign-in's optional e-mail).
+    """
     contexts: list[Any] = []
     problems = Problems()
 
-    def sign_in(user_id: str, *, admin: bool = False, viewport: dict[str, int] | None = None) -> Any:
+    def sign_in(
+        user_id: str, *, admin: bool = False, viewport: dict[str, int] | None = None, email: str | None = None
+    ) -> Any:
         context = browser.new_context(viewport=viewport or DESKTOP, accept_downloads=True)
         context.set_default_timeout(10_000)
         contexts.append(context)
@@ -151,6 +156,8 @@ def signed_in(browser: Any, local_stack: LocalStack) -> Iterator[Callable[..., A
         page.goto(f"{local_stack.url}/exports")
         page.wait_for_url("**/signin?next=%2Fexports")
         page.get_by_label("User name").fill(user_id)
+        if email is not None:
+            page.get_by_label("E-mail (optional)").fill(email)
         if admin:
             page.get_by_label("Sign in as an admin").check()
         page.get_by_role("button", name="Sign in").click()
@@ -210,29 +217,3 @@ class Mailbox:
 @pytest.fixture
 def mailbox(local_stack: LocalStack) -> Mailbox:
     return Mailbox(str(local_stack.info["aws_endpoint_url"]))
-
-
-@pytest.fixture
-def signed_in_with_email(browser: Any, local_stack: LocalStack) -> Iterator[Callable[..., Any]]:
-    """``signed_in_with_email("erin", "erin@example.org")`` → a page signed in with that address in the token."""
-    contexts: list[Any] = []
-    problems = Problems()
-
-    def sign_in(user_id: str, email: str) -> Any:
-        context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        problems.watch(page)
-        page.goto(f"{local_stack.url}/signin")
-        page.get_by_label("User name").fill(user_id)
-        page.get_by_label("E-mail (optional)").fill(email)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/exports")
-        page.get_by_role("heading", name="My exports").wait_for()
-        return page
-
-    yield sign_in
-    for context in contexts:
-        context.close()
-    assert not problems, "the pages reported errors:\n" + "\n".join(problems)

@@ -37,11 +37,11 @@ def exports_of(local_stack, user_id: str) -> list[dict]:
 
 
 def test_erin_signs_in_with_her_address_and_is_emailed_a_link_when_her_dataset_export_completes(
-    signed_in_with_email, mailbox, local_stack, screenshot
+    signed_in, mailbox, local_stack, screenshot
 ):
     # GIVEN erin signed in on the local sign-in page with an e-mail address
     to = f"erin+{uuid.uuid4().hex[:8]}@example.org"
-    page = signed_in_with_email("erin", to)
+    page = signed_in("erin", email=to)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Datasets").click()
     dataset = observations(page)
 
