@@ -19,8 +19,6 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, Node
 
 from exporter.datasets.catalogue import Catalogue, Dataset, validate_catalogue
-from exporter.errors import InvalidDataset
-from exporter.schedules.expressions import InvalidExpression, parse, zone
 from infra.config import ConfigError, EnvConfig
 from infra.functions import ARCHITECTURE, RUNTIME, package_excludes
 
@@ -56,28 +54,17 @@ def datasets_folder(node: Node) -> Path:
 def read_datasets(folder: Path, config: EnvConfig) -> OperatorDatasets:
     """The catalogue at ``folder``, checked whole; :class:`InvalidDataset` or :class:`ConfigError` otherwise.
 
-    Beyond ``validate_catalogue``: each operator schedule's expression and time zone are ones
-    EventBridge Scheduler accepts, and each dataset's ``source`` is configured for the environment.
+    Beyond ``validate_catalogue`` (which also checks each operator schedule's expression and time
+    zone): each dataset's ``source`` is configured for the environment.
     """
     catalogue = validate_catalogue(folder)
     for dataset in catalogue:
-        _check_schedule(folder, dataset)
         if dataset.source is not None and dataset.source not in config.dataset_sources:
             raise ConfigError(
                 f"dataset {dataset.name} ({folder / dataset.name}) reads source {dataset.source!r}, "
                 f"which {config.name}.datasetSources in cdk.json does not name"
             )
     return OperatorDatasets(folder, catalogue)
-
-
-def _check_schedule(folder: Path, dataset: Dataset) -> None:
-    if dataset.schedule is None:
-        return
-    try:
-        parse(dataset.schedule.expression)
-        zone(dataset.schedule.timezone)
-    except InvalidExpression as problem:
-        raise InvalidDataset(f"dataset {dataset.name} ({folder / dataset.name}): [schedule] {problem}") from problem
 
 
 class DatasetsLayer(Construct):

@@ -65,6 +65,8 @@ def test_the_shipped_datasets_load_the_ckb_tasks_unchanged_and_observations_for_
             "required = true or have a default",
         ),
         ("SELECT 1", 'colour = "red"', None, "unknown key 'colour'"),
+        ("SELECT 1", '[schedule]\nexpression = "cron(0 2 * * *)"', None, "[schedule] cron needs 6 fields"),
+        ("SELECT 1", '[schedule]\nexpression = "rate(1 day)"\ntimezone = "Mars/Olympus"', None, "Mars/Olympus"),
     ],
 )
 def test_a_malformed_dataset_is_refused_naming_the_folder_and_the_problem(

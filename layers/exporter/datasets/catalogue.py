@@ -37,6 +37,7 @@ from typing import Any
 
 from ..errors import DatasetNotFound, InvalidDataset
 from ..jobs.model import Caller
+from ..schedules.expressions import InvalidExpression, parse, zone
 from .parameters import ParameterType, parse_value
 from .sql import SqlProblem, Statement, parse_delete, parse_select
 
@@ -292,4 +293,10 @@ def _schedule(raw: Any, parameters: tuple[Parameter, ...]) -> OperatorSchedule |
     unknown = sorted(set(values) - {p.name for p in parameters})
     if unknown:
         raise ValueError(f"[schedule] sets {unknown[0]!r}, which is no declared parameter")
-    return OperatorSchedule(raw["expression"], str(raw.get("timezone", "UTC")), values)
+    schedule = OperatorSchedule(raw["expression"], str(raw.get("timezone", "UTC")), values)
+    try:  # one EventBridge Scheduler accepts
+        parse(schedule.expression)
+        zone(schedule.timezone)
+    except InvalidExpression as problem:
+        raise ValueError(f"[schedule] {problem}") from problem
+    return schedule
