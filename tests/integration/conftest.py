@@ -177,3 +177,14 @@ def fire_schedule(scheduling) -> Callable[[str, str], dict]:
         return dict(lambda_handler({"schedule_id": schedule_id, "fire_time": fire_time}, context()))
 
     return fire
+
+
+def keyed(api, path: str, key: str, body: Any, user: str = "alice", groups: list[str] | None = None) -> Reply:
+    """POST ``body`` to ``path`` with ``Idempotency-Key: key`` (``api`` is the fixture: the handler's environment)."""
+    from api.handler import lambda_handler
+
+    event = http_event("POST", path, body=body, user=user, groups=groups)
+    event["headers"]["idempotency-key"] = key
+    response = lambda_handler(event, context())
+    text = response.get("body") or ""
+    return Reply(response["statusCode"], json.loads(text) if text else None, response.get("headers") or {})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -11,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Reply
-from tests.support import context, http_event
+from tests.integration.conftest import keyed
 
 QUERY = {"method": "PLATFORM_EQUALS", "args": ["FACEBOOK"]}
 OTHER_QUERY = {"method": "PLATFORM_EQUALS", "args": ["INSTAGRAM"]}
@@ -42,17 +40,6 @@ def limits(service_env, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 def no_request_counts(db) -> None:
     with db.cursor() as cur:
         cur.execute("TRUNCATE idempotency_keys, request_counts")
-
-
-def keyed(api, path: str, key: str, body: Any, user: str = "alice", groups: list[str] | None = None) -> Reply:
-    """POST ``body`` to ``path`` with ``Idempotency-Key: key`` (``api`` is the fixture: the handler's environment)."""
-    from api.handler import lambda_handler
-
-    event = http_event("POST", path, body=body, user=user, groups=groups)
-    event["headers"]["idempotency-key"] = key
-    response = lambda_handler(event, context())
-    text = response.get("body") or ""
-    return Reply(response["statusCode"], json.loads(text) if text else None, response.get("headers") or {})
 
 
 @pytest.mark.parametrize("path", ["/exports", "/captures"])

@@ -9,6 +9,7 @@ import pytest
 
 from tests.integration.applications_fixtures import *  # noqa: F403  (fixtures)
 from tests.integration.applications_fixtures import Sources, two_sources
+from tests.integration.conftest import keyed
 
 
 def test_a_request_answers_202_with_the_upstream_shape_and_asks_each_application(api, sources: Sources) -> None:
@@ -151,3 +152,40 @@ def test_the_list_filters_sorts_and_pages(api, sources: Sources, requested) -> N
     assert page["meta"] == {"count": 3} and page["links"]["next"] and page["links"]["previous"] is None
     assert api("GET", "/api/export/v1/exports", query={"status": "bogus"}).status == 400
     assert api("GET", "/api/export/v1/exports", query={"sort": "id"}).status == 400
+
+
+def test_the_same_request_twice_with_one_idempotency_key_asks_each_application_once(api, sources: Sources) -> None:
+    # WHEN a client retries its request with the same Idempotency-Key
+    first = keyed(api, "/api/export/v1/exports", "apps-1", two_sources())
+    second = keyed(api, "/api/export/v1/exports", "apps-1", two_sources())
+    # THEN both get the one export, the second marked as a replay, and each application was asked once
+    assert (first.status, second.status) == (202, 202), (first.body, second.body)
+    assert second.body["id"] == first.body["id"]
+    assert second.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first.headers
+    assert [len(q.take()) for q in sources.app_queues.values()] == [1, 1]
+    assert [e["id"] for e in api("GET", "/api/export/v1/exports").body["data"]] == [first.body["id"]]
+    # AND the key with another body is refused, naming the key, and asks nobody
+    other = keyed(api, "/api/export/v1/exports", "apps-1", two_sources(name="another"))
+    assert other.status == 422 and "apps-1" in other.body["message"]
+    assert all(not q.take() for q in sources.app_queues.values())
+
+
+def test_applications_exports_count_towards_the_active_jobs_limit(api, sources: Sources, monkeypatch) -> None:
+    from api import dependencies as api_deps
+
+    monkeypatch.setenv("MAX_ACTIVE_JOBS_PER_USER", "1")
+    api_deps.settings.cache_clear()
+    api_deps.dependencies.cache_clear()
+    try:
+        # GIVEN one applications export still waiting for its sources
+        assert api("POST", "/api/export/v1/exports", body=two_sources()).status == 202
+        # WHEN a second is asked while it waits
+        refused = api("POST", "/api/export/v1/exports", body=two_sources(name="second"))
+        # THEN 429 with Retry-After, and only the first export exists
+        assert refused.status == 429, refused.body
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert [e["name"] for e in api("GET", "/api/export/v1/exports").body["data"]] == ["my export"]
+    finally:
+        monkeypatch.delenv("MAX_ACTIVE_JOBS_PER_USER")
+        api_deps.settings.cache_clear()
+        api_deps.dependencies.cache_clear()

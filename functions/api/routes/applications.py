@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from api.auth import current_caller
 from api.dependencies import dependencies, settings
 from api.errors import BODY_ERRORS, answers
+from api.limits import CREATE_ERRORS, IdempotencyKey, accepted, create_once
 from api.routes.exports import notify_to
 from exporter.adapters import aws, postgres
 from exporter.adapters.events import EventBridgeBus, EventBus
@@ -36,7 +37,7 @@ from exporter.applications.sources import SourcesRepository
 from exporter.applications.views import ApplicationExport, ApplicationStatus, application_export
 from exporter.errors import ApplicationsUnavailable, Conflict, EnqueueFailed, ExportNotFound, InvalidRequest, NotAllowed
 from exporter.jobs import access
-from exporter.jobs.model import Export, Kind
+from exporter.jobs.model import Caller, Export, Kind
 
 PREFIX = "/api/export/v1"
 
@@ -137,23 +138,34 @@ def registry() -> Registry:
         UnauthorizedError,
         EnqueueFailed,
         ApplicationsUnavailable,
+        *CREATE_ERRORS,
     ),
 )
-def create(body: Annotated[ApplicationExportRequest, Body()]) -> Response[ApplicationExport]:
+def create(
+    body: Annotated[ApplicationExportRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[ApplicationExport]:
     deps, apps = dependencies(), applications()
-    export = request_application_export(
-        body,
-        caller=current_caller(router),
-        catalogue=apps.catalogue,
-        jobs=deps.jobs,
-        sources=apps.sources,
-        bus=apps.bus,
-        max_retries=deps.settings.MAX_RETRIES,
-        now=datetime.now(UTC),
-        notify=notify_to(router, body.notify),
+    notify = notify_to(router, body.notify)
+
+    def request(caller: Caller) -> Export:
+        return request_application_export(
+            body,
+            caller=caller,
+            catalogue=apps.catalogue,
+            jobs=deps.jobs,
+            sources=apps.sources,
+            bus=apps.bus,
+            max_retries=deps.settings.MAX_RETRIES,
+            now=datetime.now(UTC),
+            notify=notify,
+        )
+
+    created = create_once(
+        router, request, key=idempotency_key, operation="application-exports", body=body.model_dump(mode="json")
     )
-    metrics.add_metric(name="ApplicationExportsRequested", unit=MetricUnit.Count, value=1)
-    return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body=view(export))
+    if not created.replayed:
+        metrics.add_metric(name="ApplicationExportsRequested", unit=MetricUnit.Count, value=1)
+    return accepted(view(created.export), created)
 
 
 @router.get(
