@@ -32,6 +32,7 @@ def capture() -> KindWorker:
             masker=Masker(aws.masking_key(config), json_keys=config.mask_json_keys),
             max_seconds=config.CAPTURE_MAX_SECONDS,
             link_across_captures=config.MASK_LINK_ACROSS_CAPTURES,
+            processes=config.CAPTURE_PROCESSES,
         ),
         ports=LifecyclePorts(
             jobs=JobsRepository(postgres.database(config)),

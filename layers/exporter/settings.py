@@ -161,6 +161,9 @@ class CaptureSettings(DatabaseSettings):
     MASK_JSON_KEYS: str = ",".join(DEFAULT_JSON_KEYS)
     MASK_LINK_ACROSS_CAPTURES: bool = False
     CAPTURE_MAX_SECONDS: int = Field(default=DEFAULT_CAPTURE_MAX_SECONDS, ge=1, le=CAPTURE_MAX_SECONDS_LIMIT)
+    # Processes a capture uses: 1 masks in the run's own process; N > 1 reads in it and masks in
+    # N - 1 child processes (Lambda gives one vCPU per 1,769 MB of memory, six at most).
+    CAPTURE_PROCESSES: int = Field(default=1, ge=1, le=6)
     LEASE_SECONDS: int = Field(default=120, ge=10, le=3600)
     PROGRESS_INTERVAL_SECONDS: float = Field(default=3.0, gt=0)
     PART_SIZE_BYTES: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)

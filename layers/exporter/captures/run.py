@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,10 +21,10 @@ import redis
 from aws_lambda_powertools import Logger
 
 from ..jobs.kind import Artefact, JobRun
-from ..output.cells import CsvText
 from .masking import Masker
 from .model import CaptureParameters
-from .rows import CSV_HEADER, capture_row, rfc3339_ms
+from .parallel import CaptureRows, capture_rows
+from .rows import rfc3339_ms
 from .subscription import CONNECTION_ERRORS, Subscription, SubscriptionConfig
 
 logger = Logger(child=True)
@@ -81,6 +82,8 @@ class CaptureRun:
     max_seconds: int  # CAPTURE_MAX_SECONDS: a longer window (asked before a change of limit) is refused
     link_across_captures: bool = False
     subscription: SubscriptionConfig = field(default_factory=SubscriptionConfig)
+    processes: int = 1  # CAPTURE_PROCESSES: more than one formats rows in processes - 1 children
+    start_method: str = "fork"
 
     def __call__(self, run: JobRun) -> Artefact:
         parameters = run.export.parameters
@@ -106,33 +109,40 @@ class CaptureRun:
         started = time.time()
         end_monotonic = time.monotonic() + parameters.duration_seconds
         window = Window(start=started, end=started + parameters.duration_seconds)
-        text = CsvText(run.output.write)
-        text.row(CSV_HEADER)
         beat = _GapReporter(run, window, parameters)
         subscription = Subscription(self.redis, parameters.channel, self.subscription)
-        try:
-            window.open_since = started  # until the first subscription is confirmed
-            window.subscribed_once = subscription.reopen(end_monotonic, while_waiting=beat)
-            window.open_since = None
-            if subscription.failures:  # the start of the window was not seen
-                window.gap(started, min(time.time(), window.end))
-            while window.subscribed_once and (remaining := end_monotonic - time.monotonic()) > 0:
-                try:
-                    reply = subscription.pubsub.get_message(
-                        timeout=min(remaining, self.subscription.read_timeout_seconds)
-                    )
-                except CONNECTION_ERRORS as error:
-                    self._bridge(subscription, window, end_monotonic, error, beat)
-                    beat(force=True)
-                    continue
-                if reply is not None and reply["type"] == "pmessage":
-                    text.row(capture_row(masker, reply["channel"], reply["data"], time.time()))
-                    window.rows += 1
-                beat()
-        finally:
-            subscription.close()
-        text.flush()
+        rows = capture_rows(masker, run.output.write, processes=self.processes, start_method=self.start_method)
+        with closing(rows):
+            try:
+                window.open_since = started  # until the first subscription is confirmed
+                window.subscribed_once = subscription.reopen(end_monotonic, while_waiting=beat)
+                window.open_since = None
+                if subscription.failures:  # the start of the window was not seen
+                    window.gap(started, min(time.time(), window.end))
+                self._read(subscription, rows, window, end_monotonic, beat)
+            finally:
+                subscription.close()
+            rows.finish()
         return window
+
+    def _read(
+        self, subscription: Subscription, rows: CaptureRows, window: Window, end_monotonic: float, beat: _GapReporter
+    ) -> None:
+        """Every message of the window into ``rows``, its receive time taken as it is read."""
+        while window.subscribed_once and (remaining := end_monotonic - time.monotonic()) > 0:
+            try:
+                reply = subscription.pubsub.get_message(
+                    timeout=min(remaining, self.subscription.read_timeout_seconds, rows.due_in())
+                )
+            except CONNECTION_ERRORS as error:
+                self._bridge(subscription, window, end_monotonic, error, beat)
+                beat(force=True)
+                continue
+            if reply is not None and reply["type"] == "pmessage":
+                rows.add(reply["channel"], reply["data"], time.time())
+                window.rows += 1
+            rows.tick()
+            beat()
 
     @staticmethod
     def _bridge(
