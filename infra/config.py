@@ -23,10 +23,22 @@ class ConfigError(ValueError):
     """The ``cdk.json`` context does not describe a usable environment."""
 
 
+# Lambda's /tmp: 512 MB included, up to 10,240 MB.
+EPHEMERAL_STORAGE_MB = (512, 10_240)
+
+
 @dataclass(frozen=True)
 class FunctionConfig:
     memory_mb: int
     timeout_seconds: int
+    # /tmp: an export spools its ZIP central directory (about 124 bytes an entry) and its compressed
+    # all_data.csv there, so the worker's grows with the rows one run can write (ephemeralStorageMb).
+    ephemeral_storage_mb: int = EPHEMERAL_STORAGE_MB[0]
+
+    def __post_init__(self) -> None:
+        low, high = EPHEMERAL_STORAGE_MB
+        if not low <= self.ephemeral_storage_mb <= high:
+            raise ConfigError(f"ephemeralStorageMb must be between {low} and {high}, got {self.ephemeral_storage_mb}")
 
     @property
     def timeout(self) -> Duration:
@@ -227,7 +239,7 @@ def _function(raw: dict[str, Any], name: str, cls: type[FunctionConfig] = Functi
             timeout_seconds=int(values["timeoutSeconds"]),
             **{_snake(k): int(v) for k, v in values.items() if k not in ("memoryMb", "timeoutSeconds")},
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ConfigError) as exc:
         raise ConfigError(f"functions.{name}: {exc}") from exc
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import BundlingOptions, IgnoreMode, ILocalBundling, RemovalPolicy
+from aws_cdk import BundlingOptions, IgnoreMode, ILocalBundling, RemovalPolicy, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -211,6 +211,7 @@ class PythonFunctionFactory:
             ),
             layers=[self.layer],
             memory_size=sizing.memory_mb,
+            ephemeral_storage_size=Size.mebibytes(sizing.ephemeral_storage_mb),
             timeout=sizing.timeout,
             tracing=lambda_.Tracing.ACTIVE,
             logging_format=lambda_.LoggingFormat.JSON,

@@ -1,4 +1,9 @@
+import json
 from pathlib import Path
+
+import pytest
+
+from tests.infra.conftest import cdk_context
 
 EXPECTED_HANDLERS = {
     "api.handler.lambda_handler",
@@ -46,6 +51,27 @@ def test_given_the_configuration_then_memory_and_timeouts_follow_it(dev, prod) -
     for synth in (dev, prod):
         capture = synth.function("capture.handler.lambda_handler")[1]["Properties"]
         assert (capture["Timeout"], capture["MemorySize"]) == (900, 512)
+
+
+def test_given_the_configuration_then_the_workers_tmp_holds_what_one_run_spools_and_the_rest_keep_512_mb(
+    dev, prod
+) -> None:
+    # The worker and the assembler (sized like it) spool a ZIP's central directory and compressed CSV in /tmp
+    for synth, size in ((dev, 2048), (prod, 10240)):
+        for handler in ("worker.handler.lambda_handler", "assembler.handler.lambda_handler"):
+            assert synth.function(handler)[1]["Properties"]["EphemeralStorage"] == {"Size": size}, handler
+        # the API keeps Lambda's included 512 MB (SnapStart allows no more)
+        assert synth.function("api.handler.lambda_handler")[1]["Properties"]["EphemeralStorage"] == {"Size": 512}
+
+
+@pytest.mark.parametrize("size", [256, 10_241])
+def test_given_an_ephemeral_storage_lambda_does_not_offer_then_loading_the_configuration_fails(size: int) -> None:
+    from infra.config import ConfigError, load_config
+
+    environments = json.loads(json.dumps(cdk_context()["environments"]))
+    environments["dev"]["functions"]["worker"]["ephemeralStorageMb"] = size
+    with pytest.raises(ConfigError, match=r"functions\.worker: ephemeralStorageMb must be between 512 and 10240"):
+        load_config("dev", environments)
 
 
 def test_given_each_function_then_it_reads_the_settings_its_model_declares(dev) -> None:
