@@ -22,6 +22,7 @@ import boto3
 import pytest
 import redis
 
+from bench.nef_events import messages, subscribers
 from exporter.adapters.s3 import S3Store
 from exporter.captures.kind import CAPTURE
 from exporter.captures.masking import Masker
@@ -151,19 +152,33 @@ def test_a_capture_whose_worker_process_dies_fails_and_says_so(
 def test_a_capture_on_three_processes_keeps_every_message_in_order(
     api, capture_queue, run_capture, redis_server, three_processes
 ) -> None:
-    # GIVEN the capture Lambda configured with three processes, and a 2 s capture that has subscribed
+    # GIVEN the capture Lambda configured with three processes, and a 3 s capture that has subscribed
     publisher = redis.Redis.from_url(redis_server.url)
-    capture_id, thread = start_capture(api, capture_queue, run_capture, "2s")
+    capture_id, thread = start_capture(api, capture_queue, run_capture, "3s")
     wait_for_subscriber(publisher)
-    # WHEN 3,000 NEF messages are published inside the window
-    sent = publish(publisher, 3000)
+    # WHEN 3,000 NEF messages are published at once inside the window
+    sent = _publish_at_once(publisher, 3000)
     thread.join(timeout=15)
     # THEN it completed with every message once, in the order published, masked
     assert thread.response == {"batchItemFailures": []}
-    status = api("GET", "/captures/status", query={"id": capture_id}).body
-    assert status["status"] == "COMPLETED" and status["rows"] == 3000
     content = download_csv(api, capture_id)
     table = list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
     assert [json.loads(r["data"])["sequence"] for r in table] == [m["sequence"] for m in sent]
+    status = api("GET", "/captures/status", query={"id": capture_id}).body
+    assert status["status"] == "COMPLETED" and status["rows"] == 3000
     assert all(r["user"].startswith("anon-") for r in table)
     assert sent[0]["supi"].encode() not in content
+
+
+def _publish_at_once(client: redis.Redis, count: int) -> list[dict]:
+    """``count`` numbered NEF messages in one pipeline, so they all land well inside the window."""
+    stream = messages(subscribers(25), seed=3)
+    sent = []
+    pipe = client.pipeline(transaction=False)
+    for n in range(count):
+        channel, text = next(stream)
+        document = {**json.loads(text), "sequence": n}
+        pipe.publish(channel, json.dumps(document))
+        sent.append(document)
+    pipe.execute()
+    return sent
