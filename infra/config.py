@@ -219,12 +219,15 @@ CONFIGURABLE_SETTINGS = (
     "MAX_ACTIVE_JOBS_PER_USER",
     "IDEMPOTENCY_KEY_HOURS",
     "SOURCE_TIMEOUT_SECONDS",
+    "CAPTURE_PROCESSES",
     "MAX_UPLOAD_BYTES",
     "UPLOAD_URL_TTL_SECONDS",
 )
 DEFAULT_SETTINGS: dict[str, int] = {name: int(DEFAULTS[name]) for name in CONFIGURABLE_SETTINGS}
 
 LAMBDA_MAX_TIMEOUT_SECONDS = 900
+LAMBDA_MAX_MEMORY_MB = 10_240
+MB_PER_VCPU = 1769  # Lambda's CPU grows with memory: one vCPU at 1,769 MB, six at 10,240 MB
 # A capture window must end this long before the capture function's timeout (final part, CSV close).
 CAPTURE_UPLOAD_SECONDS = 60
 
@@ -273,7 +276,7 @@ def load_config(env_name: str, environments: dict[str, Any]) -> EnvConfig:
         raise ConfigError(f"{env_name}.auth.issuer needs auth.audience")
     functions = raw.get("functions", {})
     capture = _function(functions, "capture", CaptureFunctionConfig)
-    _check_capture(env_name, capture, settings["CAPTURE_MAX_SECONDS"])
+    _check_capture(env_name, capture, settings["CAPTURE_MAX_SECONDS"], settings["CAPTURE_PROCESSES"])
     cache = _cache(env_name, raw.get("cache", {}))
     masking_raw = raw.get("masking", {})
     masking = MaskingConfig(
@@ -317,8 +320,15 @@ def load_config(env_name: str, environments: dict[str, Any]) -> EnvConfig:
     )
 
 
-def _check_capture(env_name: str, capture: CaptureFunctionConfig, max_seconds: int) -> None:
-    """The longest window plus the upload must fit in one run, and one run in Lambda's limit."""
+def _check_capture(env_name: str, capture: CaptureFunctionConfig, max_seconds: int, processes: int) -> None:
+    """The longest window plus the upload must fit in one run, one run in Lambda's limit, and each
+    capture process (``CAPTURE_PROCESSES``) needs a vCPU of its own: Lambda gives one per 1,769 MB."""
+    required = min(processes * MB_PER_VCPU, LAMBDA_MAX_MEMORY_MB)
+    if processes > 1 and capture.memory_mb < required:
+        raise ConfigError(
+            f"{env_name}: settings.CAPTURE_PROCESSES={processes} needs functions.capture.memoryMb of at least "
+            f"{required} (one vCPU per {MB_PER_VCPU} MB), got {capture.memory_mb}"
+        )
     if capture.timeout_seconds > LAMBDA_MAX_TIMEOUT_SECONDS:
         raise ConfigError(f"{env_name}.functions.capture.timeoutSeconds is above Lambda's {LAMBDA_MAX_TIMEOUT_SECONDS}")
     if max_seconds + CAPTURE_UPLOAD_SECONDS > capture.timeout_seconds:

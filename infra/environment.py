@@ -76,7 +76,7 @@ class ServiceEnvironment:
         masking = self.config.masking
         environment = {
             **self._database_and_bucket(),
-            **self._settings("CAPTURE_MAX_SECONDS", "LEASE_SECONDS"),
+            **self._settings("CAPTURE_MAX_SECONDS", "LEASE_SECONDS", "CAPTURE_PROCESSES"),
             "REDIS_SVC": self.cache.url,
             "REDIS_AUTH_SECRET_ARN": self.cache.auth_secret.secret_arn,
             "MASKING_SECRET_ARN": masking_secret_arn,

@@ -226,3 +226,24 @@ def test_given_an_impossible_capture_configuration_then_loading_it_fails_with_th
     change(environments["dev"])
     with pytest.raises(ConfigError, match=message):
         load_config("dev", environments)
+
+
+@pytest.mark.parametrize(("processes", "memory", "refused"), [(3, 4096, True), (3, 5307, False), (6, 10240, False)])
+def test_given_capture_processes_then_the_capture_function_needs_a_vcpu_for_each(processes, memory, refused) -> None:
+    from infra.config import ConfigError, load_config
+
+    environments = json.loads(json.dumps(cdk_context()["environments"]))
+    environments["dev"]["settings"]["CAPTURE_PROCESSES"] = processes
+    environments["dev"]["functions"]["capture"]["memoryMb"] = memory
+    if refused:
+        with pytest.raises(
+            ConfigError, match=r"CAPTURE_PROCESSES=3 needs functions\.capture\.memoryMb of at least 5307"
+        ):
+            load_config("dev", environments)
+    else:
+        assert load_config("dev", environments).settings["CAPTURE_PROCESSES"] == processes
+
+
+def test_given_the_stack_then_the_capture_function_reads_its_processes_setting(dev) -> None:
+    env = dev.function("capture.handler.lambda_handler")[1]["Properties"]["Environment"]["Variables"]
+    assert env["CAPTURE_PROCESSES"] == "1"

@@ -125,6 +125,7 @@ def test_given_each_function_then_it_reads_the_settings_its_model_declares(dev) 
         "MASK_LINK_ACROSS_CAPTURES",
         "CAPTURE_MAX_SECONDS",
         "LEASE_SECONDS",
+        "CAPTURE_PROCESSES",
     }
     assert api["CAPTURE_MAX_SECONDS"] == capture["CAPTURE_MAX_SECONDS"] == "840"
     assert capture["MASK_LINK_ACROSS_CAPTURES"] == "false"
