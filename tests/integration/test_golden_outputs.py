@@ -29,12 +29,14 @@ import csv
 import hashlib
 import io
 import json
+import multiprocessing
 import threading
 import time
 import types
 import uuid
 import zipfile
 from datetime import UTC, datetime
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import boto3
@@ -376,10 +378,17 @@ def test_capture_rows_of_a_fixed_stream_are_byte_for_byte_unchanged() -> None:
     assert hashlib.sha256(body).hexdigest() == CAPTURE_ROWS_CSV_SHA256
 
 
+def row_workers() -> list[BaseProcess]:
+    """The capture's masking children (``CAPTURE_PROCESSES`` > 1) alive now."""
+    return [child for child in multiprocessing.active_children() if child.name.startswith("capture-rows-")]
+
+
+@pytest.mark.parametrize("processes", [1, 2], ids=["one process", "two processes"])
 def test_a_real_capture_of_a_fixed_stream_is_byte_for_byte_unchanged(
-    service_env, redis_server, utc_database, fixed_clocks
+    service_env, redis_server, utc_database, fixed_clocks, processes: int
 ) -> None:
-    """The CSV the capture run uploads for a fixed stream, key, id and clock has exactly today's bytes."""
+    """The CSV the capture run uploads for a fixed stream, key, id and clock has exactly today's bytes,
+    whether the run masks itself or hands the rows to a child process (``CAPTURE_PROCESSES=2``)."""
     # GIVEN a fixed capture (id, creator, 2 s window on broadcast:*) and a capture run with a fixed key and clock
     jobs = JobsRepository(utc_database())
     jobs.create(
@@ -393,7 +402,12 @@ def test_a_real_capture_of_a_fixed_stream_is_byte_for_byte_unchanged(
     _fix_creation_times(utc_database(), CAPTURE_ID)
     s3 = boto3.client("s3")
     ports = LifecyclePorts(jobs=jobs, store=S3Store(s3, service_env.exports_bucket), queue=None)
-    body = CaptureRun(redis=lambda: redis.Redis.from_url(redis_server.url), masker=Masker(MASKING_KEY), max_seconds=840)
+    body = CaptureRun(
+        redis=lambda: redis.Redis.from_url(redis_server.url),
+        masker=Masker(MASKING_KEY),
+        max_seconds=840,
+        processes=processes,
+    )
     config = LifecycleConfig(
         lease_seconds=60,
         progress_interval_seconds=0.2,
@@ -418,12 +432,14 @@ def test_a_real_capture_of_a_fixed_stream_is_byte_for_byte_unchanged(
     while publisher.pubsub_numpat() <= subscribers_before:
         assert time.monotonic() < deadline, "the capture never subscribed"
         time.sleep(0.01)
+    assert len(row_workers()) == processes - 1  # the run reads; its children, if any, mask
     for channel, payload in MESSAGES:
         publisher.publish(channel, payload)
     thread.join(timeout=15)
 
-    # THEN the capture completed with every message once
+    # THEN the capture completed with every message once, and its children ended with the window
     assert outcome["result"].outcome is Outcome.COMPLETED and outcome["result"].rows == len(MESSAGES)
+    assert row_workers() == []
     key = f"outputs/{CREATOR_ID}_{CAPTURE_ID}_20260314092653.csv"
     body = s3.get_object(Bucket=service_env.exports_bucket, Key=key)["Body"].read()
     table = list(csv.reader(io.StringIO(body.decode("utf-8"))))
