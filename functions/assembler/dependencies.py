@@ -7,19 +7,16 @@ from dataclasses import dataclass
 from functools import cache
 
 from exporter.adapters import aws, postgres
-from exporter.adapters.events import EventBridgeBus
 from exporter.adapters.parts import S3PartStore
 from exporter.adapters.s3 import S3Store
-from exporter.adapters.ses import SesMailer
 from exporter.adapters.sqs import JobQueue
 from exporter.applications.assembly import AssemblyRun
 from exporter.applications.kind import APPLICATIONS
 from exporter.applications.sources import SourcesRepository
-from exporter.jobs.events import JobEventsRepository, JobNotifier
 from exporter.jobs.lifecycle import LifecycleConfig, LifecyclePorts
 from exporter.jobs.records import KindWorker
 from exporter.jobs.repository import JobsRepository
-from exporter.notifications.email import email_on_end
+from exporter.notifications.publisher import job_notifier
 from exporter.settings import AssemblerSettings, load
 
 
@@ -37,18 +34,6 @@ def settings() -> AssemblerSettings:
     return load(AssemblerSettings, os.environ)
 
 
-def notifier(config: AssemblerSettings) -> JobNotifier | None:
-    """Publishes the exports' state changes on the bus, e-mailing creators who asked; None without EVENT_BUS_NAME."""
-    if not config.EVENT_BUS_NAME:
-        return None
-    db = postgres.database(config)
-    return JobNotifier(
-        JobEventsRepository(db),
-        EventBridgeBus(aws.client("events"), config.EVENT_BUS_NAME),
-        on_event=email_on_end(config, db, lambda: SesMailer(aws.client("sesv2"))),
-    )
-
-
 @cache
 def assembler() -> Assembler:
     config = settings()
@@ -59,13 +44,9 @@ def assembler() -> Assembler:
     worker = KindWorker(
         kind=APPLICATIONS,
         body=AssemblyRun(sources=sources, parts=S3PartStore(s3, config.S3_BUCKET)),
-        ports=LifecyclePorts(jobs=jobs, store=S3Store(s3, config.S3_BUCKET), queue=queue, notifier=notifier(config)),
-        config=LifecycleConfig(
-            lease_seconds=config.LEASE_SECONDS,
-            progress_interval_seconds=config.PROGRESS_INTERVAL_SECONDS,
-            part_size_bytes=config.PART_SIZE_BYTES,
-            expiration_days=config.EXPORT_EXPIRATION_DAYS,
-            retry_backoff_seconds=config.RETRY_BACKOFF_SECONDS,
+        ports=LifecyclePorts(
+            jobs=jobs, store=S3Store(s3, config.S3_BUCKET), queue=queue, notifier=job_notifier(config, db)
         ),
+        config=LifecycleConfig.of(config),
     )
     return Assembler(settings=config, worker=worker, jobs=jobs, sources=sources, queue=queue)

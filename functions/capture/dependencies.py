@@ -39,10 +39,5 @@ def capture() -> KindWorker:
             store=S3Store(aws.client("s3"), config.S3_BUCKET),
             queue=None,
         ),
-        config=LifecycleConfig(
-            lease_seconds=config.LEASE_SECONDS,
-            progress_interval_seconds=config.PROGRESS_INTERVAL_SECONDS,
-            part_size_bytes=config.PART_SIZE_BYTES,
-            expiration_days=config.EXPORT_EXPIRATION_DAYS,
-        ),
+        config=LifecycleConfig.of(config),
     )

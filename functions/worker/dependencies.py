@@ -8,9 +8,7 @@ from functools import cache
 from typing import Any
 
 from exporter.adapters import aws, postgres
-from exporter.adapters.events import EventBridgeBus
 from exporter.adapters.s3 import S3Store
-from exporter.adapters.ses import SesMailer
 from exporter.adapters.sqs import JobQueue
 from exporter.datasets.catalogue import load_catalogue
 from exporter.datasets.kind import DATASET
@@ -19,12 +17,12 @@ from exporter.datasets.sources import DatasetSources
 from exporter.datasets.worker import DatasetWorker
 from exporter.exports.kind import QUERY_EXPORT
 from exporter.exports.run import QueryExportRun
-from exporter.jobs.events import JobEventsRepository, JobNotifier
+from exporter.jobs.events import JobNotifier
 from exporter.jobs.kind import JobKind
 from exporter.jobs.lifecycle import LifecycleConfig, LifecyclePorts
 from exporter.jobs.records import KindWorker
 from exporter.jobs.repository import JobsRepository
-from exporter.notifications.email import email_on_end
+from exporter.notifications.publisher import job_notifier
 from exporter.settings import SweeperSettings, WorkerSettings, load
 
 # The kinds whose jobs go on the job queue, run by this function.
@@ -38,31 +36,14 @@ def settings() -> WorkerSettings:
 
 def lifecycle() -> tuple[LifecyclePorts, LifecycleConfig]:
     config = settings()
+    db = postgres.database(config)
     ports = LifecyclePorts(
-        jobs=JobsRepository(postgres.database(config)),
+        jobs=JobsRepository(db),
         store=S3Store(aws.client("s3"), config.S3_BUCKET),
         queue=JobQueue(aws.client("sqs"), config.SQS_QUEUE_URL),
-        notifier=notifier(config),
+        notifier=job_notifier(config, db),
     )
-    return ports, LifecycleConfig(
-        lease_seconds=config.LEASE_SECONDS,
-        progress_interval_seconds=config.PROGRESS_INTERVAL_SECONDS,
-        part_size_bytes=config.PART_SIZE_BYTES,
-        expiration_days=config.EXPORT_EXPIRATION_DAYS,
-        retry_backoff_seconds=config.RETRY_BACKOFF_SECONDS,
-    )
-
-
-def notifier(config: WorkerSettings | SweeperSettings) -> JobNotifier | None:
-    """Publishes jobs' state changes on the bus, e-mailing creators who asked; None without EVENT_BUS_NAME."""
-    if not config.EVENT_BUS_NAME:
-        return None
-    db = postgres.database(config)
-    return JobNotifier(
-        JobEventsRepository(db),
-        EventBridgeBus(aws.client("events"), config.EVENT_BUS_NAME),
-        on_event=email_on_end(config, db, lambda: SesMailer(aws.client("sesv2"))),
-    )
+    return ports, LifecycleConfig.of(config)
 
 
 @cache
@@ -113,10 +94,11 @@ def sweeper_settings() -> SweeperSettings:
 def sweeper() -> Sweeper:
     config = sweeper_settings()
     sqs = aws.client("sqs")
+    db = postgres.database(config)
     return Sweeper(
         settings=config,
-        jobs=JobsRepository(postgres.database(config)),
+        jobs=JobsRepository(db),
         queue=JobQueue(sqs, config.SQS_QUEUE_URL),
         sqs=sqs,
-        notifier=notifier(config),
+        notifier=job_notifier(config, db),
     )

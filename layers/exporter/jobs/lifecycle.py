@@ -19,6 +19,7 @@ from aws_lambda_powertools import Logger
 from ..adapters.ports import MessageQueue, ObjectStore
 from ..adapters.sqs import MAX_DELAY_SECONDS
 from ..output.multipart import MultipartSink
+from ..settings import AssemblerSettings, CaptureSettings, WorkerSettings
 from .events import JobNotifier
 from .kind import Artefact, Body, JobKind, LeaseLost, Output, Waiting
 from .model import Export, JobMessage
@@ -51,6 +52,17 @@ class LifecycleConfig:
     part_size_bytes: int
     expiration_days: int
     retry_backoff_seconds: int = 0
+
+    @classmethod
+    def of(cls, settings: WorkerSettings | AssemblerSettings | CaptureSettings) -> LifecycleConfig:
+        """A function's settings as the lifecycle reads them (a capture is never retried: no backoff)."""
+        return cls(
+            lease_seconds=settings.LEASE_SECONDS,
+            progress_interval_seconds=settings.PROGRESS_INTERVAL_SECONDS,
+            part_size_bytes=settings.PART_SIZE_BYTES,
+            expiration_days=settings.EXPORT_EXPIRATION_DAYS,
+            retry_backoff_seconds=getattr(settings, "RETRY_BACKOFF_SECONDS", 0),
+        )
 
 
 @dataclass
