@@ -20,7 +20,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from aws_cdk.interfaces import aws_events as events_refs
@@ -33,7 +32,7 @@ from infra.config import EnvConfig, SourceApplication
 from infra.environment import ServiceEnvironment
 from infra.functions import PythonFunctionFactory
 from infra.nag import acknowledge, finding_resource
-from infra.queue import VISIBILITY_FACTOR, queue_with_dead_letters
+from infra.queue import VISIBILITY_FACTOR, consume, queue_with_dead_letters
 from infra.storage import OUTPUTS_PREFIX, PARTS_PREFIX, ExportStore
 from infra.timers import timed_function
 from internal.app import SOURCE
@@ -116,14 +115,7 @@ class Applications(Construct):
             environment=environment.assembler(assembly_queue_url=self.queue.queue_url),
             description="Zips an applications export's uploaded parts, once",
         )
-        self.assembler.add_event_source(
-            event_sources.SqsEventSource(
-                self.queue,
-                batch_size=1,
-                max_concurrency=config.worker.max_concurrency,
-                report_batch_item_failures=True,
-            )
-        )
+        consume(self.assembler, self.queue, batch_size=1, max_concurrency=config.worker.max_concurrency)
         # Re-enqueue with backoff after a failed attempt.
         self.queue.grant_send_messages(self.assembler)
 

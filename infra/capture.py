@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -11,7 +10,7 @@ from infra.config import EnvConfig
 from infra.environment import ServiceEnvironment
 from infra.functions import PythonFunctionFactory
 from infra.nag import acknowledge
-from infra.queue import JobQueue
+from infra.queue import JobQueue, consume
 
 MASKING_KEY_LENGTH = 64  # the capture refuses a key shorter than 32 characters
 
@@ -47,14 +46,7 @@ class Capture(Construct):
             description="Records a Valkey channel pattern for a window into a masked CSV",
         )
         # Batch size 1: one window per invocation, so a window never waits behind another.
-        self.function.add_event_source(
-            event_sources.SqsEventSource(
-                jobs.capture_queue,
-                batch_size=1,
-                max_concurrency=config.capture.max_concurrency,
-                report_batch_item_failures=True,
-            )
-        )
+        consume(self.function, jobs.capture_queue, batch_size=1, max_concurrency=config.capture.max_concurrency)
         self.masking_secret.grant_read(self.function)
         cache.grant_connect(self.function, self.function, "capture function to Valkey")
         acknowledge(

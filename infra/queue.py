@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -100,3 +102,12 @@ class JobQueue(Construct):
                 queue=self.dead_letter_queue, max_receive_count=config.capture.max_receive_count
             ),
         )
+
+
+def consume(fn: lambda_.Function, queue: sqs.IQueue, *, batch_size: int, max_concurrency: int) -> None:
+    """``fn`` receives ``queue``'s messages ``batch_size`` at a time and reports partial batch failures."""
+    fn.add_event_source(
+        event_sources.SqsEventSource(
+            queue, batch_size=batch_size, max_concurrency=max_concurrency, report_batch_item_failures=True
+        )
+    )

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
 
 from infra.config import EnvConfig
 from infra.environment import ServiceEnvironment
 from infra.functions import PythonFunctionFactory
-from infra.queue import JobQueue
+from infra.queue import JobQueue, consume
 from infra.timers import timed_function
 
 SWEEP_EVERY = Duration.minutes(5)
@@ -36,13 +35,11 @@ class Worker(Construct):
             environment=environment.worker(),
             description="Builds export archives from job messages",
         )
-        self.function.add_event_source(
-            event_sources.SqsEventSource(
-                jobs.queue,
-                batch_size=config.worker.batch_size,
-                max_concurrency=config.worker.max_concurrency,
-                report_batch_item_failures=True,
-            )
+        consume(
+            self.function,
+            jobs.queue,
+            batch_size=config.worker.batch_size,
+            max_concurrency=config.worker.max_concurrency,
         )
         # Re-enqueue with backoff after a failed attempt.
         jobs.queue.grant_send_messages(self.function)
