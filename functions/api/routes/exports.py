@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -18,16 +17,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import current_caller, notify_address
-from api.dependencies import dependencies, settings
+from api.dependencies import dependencies
 from api.errors import BODY_ERRORS, answers
 from api.limits import CREATE_ERRORS, IdempotencyKey, accepted, create_once
-from exporter.adapters import postgres
 from exporter.errors import EnqueueFailed, ExportNotFound, InvalidRequest, NotAllowed
 from exporter.exports.request import request_export
 from exporter.jobs import access
 from exporter.jobs.model import Caller, Export
 from exporter.jobs.views import ExportStatus
-from exporter.notifications.recipients import NotifyTo, RecipientsRepository
+from exporter.notifications.recipients import NotifyTo
 
 router = Router()
 metrics = Metrics()
@@ -60,14 +58,9 @@ class ExportList(BaseModel):
     next_cursor: str | None
 
 
-@cache
-def recipients() -> RecipientsRepository:
-    return RecipientsRepository(postgres.database(settings()))
-
-
 def notify_to(router: Router, notify: bool) -> NotifyTo | None:
     """A request's ``notify``: None when not asked; the caller's address (400 without one) when asked."""
-    return NotifyTo(notify_address(router), recipients()) if notify else None
+    return NotifyTo(notify_address(router)) if notify else None
 
 
 def status_of(export: Export) -> ExportStatus:

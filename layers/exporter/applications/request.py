@@ -16,7 +16,7 @@ from ..adapters.postgres import is_storable_text
 from ..errors import ApplicationsUnavailable, EnqueueFailed, InvalidRequest
 from ..jobs.model import Caller, Export
 from ..jobs.repository import JobsRepository
-from ..notifications.recipients import NotifyTo, remember
+from ..notifications.recipients import NotifyTo
 from .catalogue import Catalogue
 from .kind import APPLICATIONS
 from .model import ApplicationParameters, FilterValue, Format, Source
@@ -142,8 +142,8 @@ def request_application_export(
         dataset=APPLICATIONS.dataset,
         parameters=parameters,
         max_retries=max_retries,
+        notify_email=notify.address if notify else None,
     )
-    remember(export, notify, jobs=jobs, noun=APPLICATIONS.noun)
     try:
         sources.insert(export.export_id, parameters.sources)
         bus.publish(EXPORT_REQUESTED, [requested_event(export, parameters, s) for s in parameters.sources])

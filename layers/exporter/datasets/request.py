@@ -19,7 +19,7 @@ from ..errors import InvalidRequest, NotAllowed
 from ..jobs.enqueue import enqueue_or_fail
 from ..jobs.model import Caller, Export
 from ..jobs.repository import JobsRepository
-from ..notifications.recipients import NotifyTo, remember
+from ..notifications.recipients import NotifyTo
 from .catalogue import Catalogue, Dataset
 from .kind import DATASET
 from .model import DatasetMessage, DatasetParameters
@@ -103,8 +103,8 @@ def _create(
         dataset=parameters.dataset,
         parameters=parameters,
         max_retries=max_retries,
+        notify_email=notify.address if notify else None,
     )
-    remember(export, notify, jobs=jobs, noun=DATASET.noun)
     message = DatasetMessage(
         export_id=export.export_id,
         creator_id=export.creator_id,

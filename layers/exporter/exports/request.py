@@ -12,7 +12,7 @@ from ..adapters.ports import MessageQueue
 from ..jobs.enqueue import enqueue_or_fail
 from ..jobs.model import Caller, Export
 from ..jobs.repository import JobsRepository
-from ..notifications.recipients import NotifyTo, remember
+from ..notifications.recipients import NotifyTo
 from .fields import FieldsRepository, resolve_fields
 from .kind import QUERY_EXPORT
 from .model import ExportMessage, ExportParameters
@@ -48,8 +48,8 @@ def request_export(
         max_retries=max_retries,
         query_string=describe(query),
         fields=paths,
+        notify_email=notify.address if notify else None,
     )
-    remember(export, notify, jobs=jobs, noun=QUERY_EXPORT.noun)
     message = ExportMessage(
         export_id=export.export_id,
         creator_id=export.creator_id,

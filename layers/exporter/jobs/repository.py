@@ -32,9 +32,9 @@ COLUMNS = """
 
 INSERT_EXPORT = """
 INSERT INTO exports (export_id, creator_id, kind, dataset, parameters, include_images, query_string,
-                     status, attempt, max_retries, created_at, updated_at)
+                     status, attempt, max_retries, notify_email, created_at, updated_at)
 VALUES (%(export_id)s, %(creator_id)s, %(kind)s, %(dataset)s, %(parameters)s, %(include_images)s,
-        %(query_string)s, 'pending', 1, %(max_retries)s, now(), now())
+        %(query_string)s, 'pending', 1, %(max_retries)s, %(notify_email)s, now(), now())
 """
 INSERT_EXPORT_FIELDS = """
 INSERT INTO export_fields (export_id, field_id, position)
@@ -125,8 +125,10 @@ class JobsRepository(LeaseStateMachine):
         max_retries: int,
         query_string: str | None = None,
         fields: Sequence[str] = (),
+        notify_email: str | None = None,
     ) -> Export:
-        """A new pending job at attempt 1; ``fields`` fills seed 003's ``export_fields``."""
+        """A new pending job at attempt 1; ``fields`` fills seed 003's ``export_fields``; ``notify_email``
+        is who is e-mailed when it ends (``exports.notify_email``, read only by the e-mail)."""
         statements: list[tuple[str, Any]] = [
             (
                 INSERT_EXPORT,
@@ -139,6 +141,7 @@ class JobsRepository(LeaseStateMachine):
                     "include_images": getattr(parameters, "include_images", False),
                     "query_string": query_string,
                     "max_retries": max_retries,
+                    "notify_email": notify_email,
                 },
             )
         ]

@@ -1,8 +1,8 @@
 """Who is e-mailed when a job ends: the caller's address, recorded with the job when they ask for it.
 
-The address comes from the caller's token at request time (its ``email`` claim) and is kept in
-``exports.notify_email``; only the e-mail reads it back. It never goes into an event, a queue
-message, an API answer or a log line.
+The address comes from the caller's token at request time (its ``email`` claim) and is written
+with the job's row (``exports.notify_email``, by ``JobsRepository.create``); only the e-mail
+reads it back. It never goes into an event, a queue message, an API answer or a log line.
 """
 
 from __future__ import annotations
@@ -12,20 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from aws_lambda_powertools import Logger
-
 from ..adapters.postgres import Database
-from ..errors import EnqueueFailed
-from ..jobs.model import Export
-from ..jobs.repository import JobsRepository
-
-logger = Logger(child=True)
 
 # RFC 5321's longest path; one @ between a local part and a domain with a dot, nothing that could break a header.
 MAX_ADDRESS = 320
 _ADDRESS = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 
-SET_RECIPIENT = "UPDATE exports SET notify_email = %s WHERE export_id = %s"
 SELECT_RECIPIENT = "SELECT notify_email FROM exports WHERE export_id = %s"
 
 
@@ -40,9 +32,6 @@ class RecipientsRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def record(self, export_id: UUID, address: str) -> None:
-        self._db.run([(SET_RECIPIENT, (address, str(export_id)))])
-
     def of(self, export_id: UUID) -> str | None:
         rows = self._db.run([(SELECT_RECIPIENT, (str(export_id),))])
         return str(rows[0][0]) if rows and rows[0][0] else None
@@ -53,20 +42,6 @@ class NotifyTo:
     """A request's ``notify: true``: e-mail ``address`` when the job completes or fails."""
 
     address: str
-    recipients: RecipientsRepository
 
     def __repr__(self) -> str:  # the address stays out of anything that prints this
         return "NotifyTo(address=<hidden>)"
-
-
-def remember(export: Export, notify: NotifyTo | None, *, jobs: JobsRepository, noun: str) -> None:
-    """Record who to e-mail, before the job can start; when that fails, the job fails visibly rather than
-    running without the e-mail the caller asked for (:class:`~exporter.errors.EnqueueFailed`, 503)."""
-    if notify is None:
-        return
-    try:
-        notify.recipients.record(export.export_id, notify.address)
-    except Exception as error:
-        logger.exception("e-mail recipient not recorded", extra={"export_id": str(export.export_id)})
-        jobs.fail_unfinished(export.export_id, f"the {noun} could not be set up to e-mail you; please request it again")
-        raise EnqueueFailed(f"{noun} {export.export_id} could not be set up to e-mail its creator") from error
