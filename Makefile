@@ -41,10 +41,8 @@ test: lint  ## lint, then unit, integration, infra and end-to-end tests
 test-fast: install  ## unit and integration tests only
 	$(VENV)/bin/pytest tests/unit tests/integration
 
-bench: install  ## worker throughput and memory against PostgreSQL COPY; the API's cold start and warm POST /exports
-	$(PY) -m bench.export_bench
-	$(PY) -m bench.dataset_bench
-	$(PY) -m bench.api_cold_start
+bench: install  ## every bench twice, then one table of the goals: the starting figure, run 1, run 2, ratios, met or by how much not (BENCH_QUICK=1: 100k rows, 3 s capture windows)
+	$(PY) -m bench.summary
 
 bench-capture: install  ## capture vs raw pattern-subscribe: highest lossless publish rate (BENCH_CAPTURE_SECONDS, default 30)
 	$(PY) -m bench.capture_bench

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.measure import Goal, record
 from exporter.adapters.postgres import apply_migrations, connect_url
 from local.services import LOCAL_AWS_ENV, create_aws_resources, free_port, start_postgres
 
@@ -196,6 +197,7 @@ def cold_starts(env: dict[str, str]) -> None:
             f"(import boto3)  ratio {cold / boto3:.2f}  (goal <= {COLD_GOAL_MS} ms)",
             flush=True,
         )
+        record(Goal.COLD_START, name, cold * 1000, boto3 * 1000, "ms")
 
 
 def percentiles(seconds: list[float]) -> tuple[float, float, float]:
@@ -221,6 +223,7 @@ def warm_posts(env: dict[str, str]) -> None:
         f"the process's CPU per request p50 {cpu50:.1f} ms  p99 {cpu99:.1f} ms",
         flush=True,
     )
+    record(Goal.WARM_POST, f"{len(result['seconds'])} requests", p99, None, "ms")
 
 
 def start_moto(port: int) -> subprocess.Popen[bytes]:

@@ -245,6 +245,17 @@ def ladder(
     return best, results
 
 
+def record_captures(best: dict[str, int], seconds: int) -> None:
+    """Each capture's highest lossless rate against the raw dump's, for ``bench.summary``."""
+    from bench.measure import Goal, record
+
+    for mode, rate in best.items():
+        kind, _, processes = mode.partition("@")
+        if kind == "capture":
+            case = f"CAPTURE_PROCESSES={processes}, {seconds} s per rate"
+            record(Goal.CAPTURE, case, rate, best.get("raw") or None, "msg/s")
+
+
 def main() -> None:
     from exporter.adapters.postgres import apply_migrations, connect_url
     from local.services import (
@@ -306,6 +317,7 @@ def main() -> None:
     if len(parsers) > 1:
         raise SystemExit(f"the consumers read with different parsers: {sorted(parsers)}")
     raw_best = best.get("raw")
+    record_captures(best, seconds)
     print(
         json.dumps(
             {

@@ -1,6 +1,6 @@
 """Dataset export throughput and memory against ``COPY (same select) TO STDOUT`` gzipped at the same level.
 
-    make bench                       # part of the bench: 100,000 and 1,000,000 rows
+    python -m bench.dataset_bench    # 100,000 and 1,000,000 rows (also run by make bench)
     BENCH_DATASET_ROWS=200000 python -m bench.dataset_bench
     BENCH_PROFILE=/tmp/dataset.prof BENCH_DATASET_ROWS=1000000 python -m bench.dataset_bench
 
@@ -23,7 +23,7 @@ import uuid
 import zlib
 from pathlib import Path
 
-from bench.measure import NullSink, peak_rss_mb
+from bench.measure import Goal, NullSink, peak_rss_mb, record
 from exporter.adapters.postgres import apply_migrations, connect_url
 from local.services import LOCAL_AWS_ENV, create_aws_resources, free_port, start_postgres
 
@@ -205,6 +205,7 @@ def print_row(rows: int, dataset: dict, copy: dict) -> None:
         f"baseline {base:,.0f} rows/s  ratio {figure / base:.2f}  (goal >= 0.80)",
         flush=True,
     )
+    record(Goal.DATASET, f"{rows:,} rows", figure, base, "rows/s")
 
 
 if __name__ == "__main__":

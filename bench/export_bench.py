@@ -1,7 +1,7 @@
 """Worker export throughput and memory against PostgreSQL ``COPY ... TO STDOUT``.
 
-    make bench            # 100,000 and 1,000,000 rows
-    BENCH_ROWS=200000 make bench
+    python -m bench.export_bench               # 100,000 and 1,000,000 rows (also run by make bench)
+    BENCH_ROWS=200000 python -m bench.export_bench
 
 Starts its own PostgreSQL (pgserver) and a moto server in a separate process, loads a
 synthetic observations table, then runs each measurement in a fresh child process so its
@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.measure import Goal, record
 from exporter.adapters.postgres import apply_migrations, connect_url
 from local.observations import insert_selected
 from local.services import LOCAL_AWS_ENV, create_aws_resources, free_port, start_postgres
@@ -134,19 +135,24 @@ def main() -> None:
                 pruned = run_child("copy-pruned", rows, env)
                 results[rows] = (worker, copy)
                 print_row(rows, worker, copy, pruned)
-            subprocess.run([sys.executable, "-m", "bench.images_bench"], env=env, check=True)
             if len(sizes) >= 2:
-                small, large = results[sizes[0]][0], results[sizes[-1]][0]
-                growth = large["peak_rss_mb"] / small["peak_rss_mb"] - 1
-                verdict = "flat (within 20%)" if abs(growth) <= 0.20 else "NOT flat (over 20%)"
-                print(
-                    f"worker peak RSS {sizes[0]:,} → {sizes[-1]:,} rows: "
-                    f"{small['peak_rss_mb']:.0f} → {large['peak_rss_mb']:.0f} MB ({growth:+.1%}), {verdict}"
-                )
+                print_growth(sizes[0], results[sizes[0]][0], sizes[-1], results[sizes[-1]][0])
         finally:
             moto.terminate()
             moto.wait(timeout=10)
             pg.stop()
+
+
+def print_growth(small_rows: int, small: dict, large_rows: int, large: dict) -> None:
+    """The worker's peak RSS from the smallest to the largest size: the figure is the large one's."""
+    growth = large["peak_rss_mb"] / small["peak_rss_mb"] - 1
+    verdict = "flat (within 20%)" if abs(growth) <= 0.20 else "NOT flat (over 20%)"
+    print(
+        f"worker peak RSS {small_rows:,} → {large_rows:,} rows: "
+        f"{small['peak_rss_mb']:.0f} → {large['peak_rss_mb']:.0f} MB ({growth:+.1%}), {verdict}",
+        flush=True,
+    )
+    record(Goal.EXPORT_RSS, f"{small_rows:,} → {large_rows:,} rows", large["peak_rss_mb"], small["peak_rss_mb"], "MB")
 
 
 def print_row(rows: int, worker: dict, copy: dict, pruned: dict) -> None:
@@ -166,6 +172,7 @@ def print_row(rows: int, worker: dict, copy: dict, pruned: dict) -> None:
             f"ratio {figure / base:.2f}  (goal >= 0.80)",
             flush=True,
         )
+    record(Goal.EXPORT, f"{rows:,} rows", worker["rows"] / worker["seconds"], copy["rows"] / copy["seconds"], "rows/s")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Images in the archive: a bounded pool fetching ahead vs one image at a time.
 
     python -m bench.images_bench      # BENCH_IMAGE_ROWS (default 400), BENCH_IMAGE_LATENCY_MS (default 20)
+                                      # (also run by make bench)
 
 The source bucket is stood in for by a small HTTP server on loopback that answers each GET
 after a fixed first-byte latency (S3's is typically 10-30 ms); moto on the same cores would
@@ -17,6 +18,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bench.measure import Goal, NullSink, record
 from exporter.exports.archive import IMAGE_FETCHERS, ArchiveStats, write_ads
 from exporter.output.zipstream import ZipStream
 
@@ -55,17 +57,8 @@ class HttpImages:
         return response.read() if response.status == 200 else None
 
 
-class _NullSink:
-    def __init__(self) -> None:
-        self.bytes = 0
-
-    def write(self, data: bytes) -> int:
-        self.bytes += len(data)
-        return len(data)
-
-
 def _run(rows: list[tuple[str, dict[str, Any]]], images: HttpImages, fetchers: int) -> tuple[float, int]:
-    zip_ = ZipStream(_NullSink())
+    zip_ = ZipStream(NullSink())
     stats = ArchiveStats()
     started = time.perf_counter()
     fields = ["observation.uuid"]
@@ -93,6 +86,7 @@ def main() -> None:
             f"{baseline:,.0f} images/s ({one_seconds:.2f} s)  ratio {figure / baseline:.1f}x  (goal >= 5x)",
             flush=True,
         )
+        record(Goal.IMAGES, f"{count} rows, {_Slow.latency * 1000:.0f} ms first byte", figure, baseline, "images/s")
     finally:
         server.shutdown()
 

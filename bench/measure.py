@@ -1,4 +1,10 @@
-"""One measurement in its own process (so peak RSS is its own); prints one JSON line."""
+"""What the benches share, and one export measurement in its own process (so peak RSS is its own).
+
+``record`` hands a bench's figures to ``bench.summary``: when ``BENCH_RESULTS`` names a file,
+each measurement is appended to it as one JSON line (goal, case, figure, baseline, ratio,
+unit). ``python -m bench.measure MODE ROWS`` runs one export measurement and prints one JSON
+line.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,36 @@ import resource
 import sys
 import time
 import uuid
+from enum import StrEnum
+from pathlib import Path
 
-from bench.export_bench import query_for
-from exporter.adapters.postgres import connect_url
-from exporter.exports.observations import select_observations
-from exporter.exports.query import compile_query
+RESULTS_ENV = "BENCH_RESULTS"
+
+
+class Goal(StrEnum):
+    """The goals of ``make bench``, as each bench records them and ``bench.summary`` reads them."""
+
+    EXPORT = "export"
+    EXPORT_RSS = "export_rss"
+    CAPTURE = "capture"
+    COLD_START = "cold_start"
+    WARM_POST = "warm_post"
+    IMAGES = "images"
+    DATASET = "dataset"
+
+
+def record(goal: Goal, case: str, figure: float, baseline: float | None, unit: str) -> None:
+    """Appends one measurement to the ``BENCH_RESULTS`` file; nothing when it is not set.
+
+    ``ratio`` is ``figure / baseline`` (none without a baseline), the same ratio the benches print.
+    """
+    path = os.environ.get(RESULTS_ENV)
+    if not path:
+        return
+    ratio = figure / baseline if baseline else None
+    line = {"goal": goal.value, "case": case, "figure": figure, "baseline": baseline, "ratio": ratio, "unit": unit}
+    with Path(path).open("a", encoding="utf-8") as results:
+        results.write(json.dumps(line) + "\n")
 
 
 class NullSink:
@@ -29,7 +60,7 @@ def peak_rss_mb() -> float:
 
 
 def default_fields() -> list[str]:
-    from exporter.adapters.postgres import Database
+    from exporter.adapters.postgres import Database, connect_url
     from exporter.exports.fields import FieldsRepository
 
     db = Database(lambda: connect_url(os.environ["DATABASE_URL"]))
@@ -38,6 +69,11 @@ def default_fields() -> list[str]:
 
 def measure_copy(rows: int, *, pruned: bool = False) -> dict:
     """COPY of the export's SELECT: whole documents, or (``pruned``) only what the default fields reach."""
+    from bench.export_bench import query_for
+    from exporter.adapters.postgres import connect_url
+    from exporter.exports.observations import select_observations
+    from exporter.exports.query import compile_query
+
     compiled = compile_query(query_for(rows))
     paths = default_fields() if pruned else None
     conn = connect_url(os.environ["DATABASE_URL"])
@@ -53,7 +89,8 @@ def measure_copy(rows: int, *, pruned: bool = False) -> dict:
 def measure_worker(rows: int) -> dict:
     import boto3
 
-    from exporter.adapters.postgres import Database
+    from bench.export_bench import query_for
+    from exporter.adapters.postgres import Database, connect_url
     from exporter.exports.fields import FieldsRepository
     from exporter.exports.kind import QUERY_EXPORT
     from exporter.exports.model import ExportMessage, ExportParameters
