@@ -241,7 +241,11 @@ def bench_env(quick: bool) -> dict[str, str]:
 
 
 def run_benches(runs: int, folder: Path, env: dict[str, str]) -> tuple[list[Path], list[str]]:
-    """Every bench ``runs`` times, run after run; the results files and the benches that failed."""
+    """Every bench ``runs`` times, run after run; the results files and the benches that failed.
+
+    Each bench's own figures are printed as it goes; what it writes to stderr (the stand-ins'
+    request logs, warnings) goes to a file beside the results, named when the bench fails.
+    """
     files, failures = [], []
     for run in range(1, runs + 1):
         results = folder / f"run{run}.jsonl"
@@ -249,11 +253,13 @@ def run_benches(runs: int, folder: Path, env: dict[str, str]) -> tuple[list[Path
         files.append(results)
         for bench in BENCHES:
             print(f"\n== run {run} of {runs}: python -m bench.{bench}", flush=True)
-            code = subprocess.run(
-                [sys.executable, "-m", f"bench.{bench}"], env={**env, RESULTS_ENV: str(results)}, check=False
-            ).returncode
+            errors = folder / f"run{run}-{bench}.stderr"
+            with errors.open("w", encoding="utf-8") as stderr:
+                command = [sys.executable, "-m", f"bench.{bench}"]
+                with_results = {**env, RESULTS_ENV: str(results)}
+                code = subprocess.run(command, env=with_results, stderr=stderr, check=False).returncode
             if code != 0:
-                failures.append(f"run {run}: bench.{bench} exited with {code}")
+                failures.append(f"run {run}: bench.{bench} exited with {code} (its stderr: {errors})")
     return files, failures
 
 
