@@ -17,6 +17,10 @@ OUTPUTS_PREFIX = "outputs/"
 # Parts source applications upload (exporter.applications.internal); kept after assembly, expired here.
 PARTS_PREFIX = "parts/"
 PARTS_EXPIRATION_DAYS = 3
+# A long export's checkpoints (the state between its runs); the multipart upload they hold is aborted
+# after a day by the rule below, so a checkpoint is of no use after that either.
+CHECKPOINTS_PREFIX = "checkpoints/"
+CHECKPOINTS_EXPIRATION_DAYS = 2
 
 
 class _PrivateBucketProps(TypedDict):
@@ -61,6 +65,12 @@ class ExportStore(Construct):
                 ),
                 s3.LifecycleRule(
                     id="expire-parts", prefix=PARTS_PREFIX, expiration=Duration.days(PARTS_EXPIRATION_DAYS)
+                ),
+                # What a long export keeps between its runs; deleted when it ends, expired if it never does.
+                s3.LifecycleRule(
+                    id="expire-checkpoints",
+                    prefix=CHECKPOINTS_PREFIX,
+                    expiration=Duration.days(CHECKPOINTS_EXPIRATION_DAYS),
                 ),
                 s3.LifecycleRule(
                     id="abort-incomplete-multipart-uploads",

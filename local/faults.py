@@ -14,6 +14,7 @@ no reply to the event source. ``hold:<point>`` instead makes the process wait at
 | ``after_upload`` | every part is uploaded, the multipart upload is not completed |
 | ``before_complete`` | the object is in S3, the job row is still ``processing`` |
 | ``after_complete`` | the job row is ``completed``, the message is not deleted yet |
+| ``after_checkpoint`` | a run stored its checkpoint (the job is pending again) and has not sent the next message |
 
 The hooks are boto3 event handlers on the process's default session and a wrapper around the
 handler, so production code is not touched.
@@ -36,10 +37,13 @@ log = logging.getLogger("local.faults")
 FAULT_FILE_ENV = "LOCAL_FAULT_FILE"
 HOLD_AT_MOST_SECONDS = 300.0
 POINTS = ("before_claim", "mid_stream", "after_upload", "before_complete", "after_complete")
+# Only an export that checkpoints reaches it (a retry's message is sent at the same call).
+AFTER_CHECKPOINT = "after_checkpoint"
 _BOTO_POINTS = {
     "after-call.s3.GetObject": "mid_stream",
     "before-call.s3.CompleteMultipartUpload": "after_upload",
     "after-call.s3.CompleteMultipartUpload": "before_complete",
+    "before-call.sqs.SendMessage": AFTER_CHECKPOINT,
 }
 
 Handler = Callable[[dict[str, Any], Any], Any]

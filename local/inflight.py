@@ -8,6 +8,10 @@ when the supervisor finds the process dead it returns the messages to the queue 
 (``ChangeMessageVisibility`` 0) and aborts the uploads, so the job is picked up again in
 seconds and nothing is left half-written in the bucket.
 
+An upload a job's checkpoint holds (a long export handed on to a next run) is no longer the
+process's: it is dropped from the journal when the checkpoint's last object is stored, so the
+next run goes on with it even if this process dies afterwards.
+
 Uploads are followed through boto3's event hooks on the process's default session, so the
 handlers and the domain package are not touched.
 """
@@ -24,6 +28,8 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+
+from exporter.jobs.lifecycle import CHECKPOINTS_PREFIX
 
 log = logging.getLogger("local.supervisor")
 
@@ -60,6 +66,13 @@ class Journal:
             if self.uploads.pop(upload_id, None) is not None:
                 self._write()
 
+    def handed_over(self, export_id: str) -> None:
+        """The job's upload now belongs to its checkpoint: a next run goes on with it, so it is not aborted."""
+        with self._lock:
+            for upload_id in [u for u, (_b, key) in self.uploads.items() if export_id in key]:
+                del self.uploads[upload_id]
+            self._write()
+
     def _write(self) -> None:
         document = {
             "messages": [{"queue_url": q, "receipt_handle": h} for h, q in self.messages.items()],
@@ -93,6 +106,19 @@ def _upload_ended(http_response: Any, context: dict[str, Any], **_: Any) -> None
         _journal.upload_ended(str(bucket_key_id[2]))
 
 
+def _remember_put(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    context["local_put"] = str(params.get("Key", ""))
+
+
+def _checkpoint_stored(http_response: Any, context: dict[str, Any], **_: Any) -> None:
+    """A checkpoint's tail is the last object a run keeps before the job is handed on with its upload."""
+    key = context.get("local_put", "")
+    if _journal is None or getattr(http_response, "status_code", 500) >= 300:
+        return
+    if key.startswith(CHECKPOINTS_PREFIX) and key.endswith("/tail"):
+        _journal.handed_over(key[len(CHECKPOINTS_PREFIX) :].split("/", 1)[0])
+
+
 def default_session_events() -> Any:
     """The event emitter of boto3's default session, which every ``boto3.client(...)`` of this process copies."""
     if boto3.DEFAULT_SESSION is None:
@@ -115,6 +141,8 @@ def install() -> None:
     for operation in ("CompleteMultipartUpload", "AbortMultipartUpload"):
         events.register(f"before-parameter-build.s3.{operation}", _remember_upload)
         events.register(f"after-call.s3.{operation}", _upload_ended)
+    events.register("before-parameter-build.s3.PutObject", _remember_put)
+    events.register("after-call.s3.PutObject", _checkpoint_stored)
 
 
 def read(path: Path) -> dict[str, list[dict[str, str]]]:

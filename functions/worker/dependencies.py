@@ -57,6 +57,7 @@ def worker() -> KindWorker:
             reader=reader.connection,
             images=S3Store(aws.client("s3"), config.SOURCE_BUCKET),
             fetch_batch_rows=config.FETCH_BATCH_ROWS,
+            checkpoint_every_rows=config.CHECKPOINT_EVERY_ROWS,
         ),
         ports=ports,
         config=lifecycle_config,

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
+from exporter.jobs.lifecycle import invocation_deadline
 from exporter.jobs.records import message_union, worker_for
 from worker.dependencies import WORKER_KINDS, settings, workers
 
@@ -38,4 +39,7 @@ def run_job_record(record: JobMessageRecord) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=run_job_record, processor=processor, context=context)
+    with invocation_deadline(context):  # a long export checkpoints before the invocation ends
+        return process_partial_response(
+            event=event, record_handler=run_job_record, processor=processor, context=context
+        )

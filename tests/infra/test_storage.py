@@ -64,3 +64,25 @@ def test_given_dev_then_buckets_are_destroyed_and_given_prod_then_retained(dev, 
     assert dev.resources("Custom::S3AutoDeleteObjects")
     assert {b["DeletionPolicy"] for b in prod.resources("AWS::S3::Bucket").values()} == {"Retain"}
     assert not prod.resources("Custom::S3AutoDeleteObjects")
+
+
+def test_given_long_exports_then_their_checkpoints_expire_where_the_worker_keeps_them(dev) -> None:
+    from exporter.jobs.lifecycle import CHECKPOINTS_PREFIX
+
+    dev.template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with(
+                    [
+                        {
+                            "Id": "expire-checkpoints",
+                            "Prefix": CHECKPOINTS_PREFIX,
+                            "ExpirationInDays": 2,
+                            "Status": "Enabled",
+                        }
+                    ]
+                )
+            }
+        },
+    )

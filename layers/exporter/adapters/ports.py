@@ -6,9 +6,9 @@ local stack hand in the same adapters pointed at real servers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 
 class ObjectStore(Protocol):
@@ -21,6 +21,11 @@ class ObjectStore(Protocol):
     def complete_upload(self, key: str, upload_id: str, parts: Sequence[dict[str, Any]]) -> None: ...
     def abort_upload(self, key: str, upload_id: str) -> None: ...
     def get(self, key: str) -> bytes | None: ...
+    def put(self, key: str, body: bytes | IO[bytes]) -> None: ...
+    def chunks(self, key: str) -> Iterator[bytes]:
+        """The object's bytes a chunk at a time (memory holds one chunk); raises when it is missing."""
+        ...
+
     def delete(self, key: str) -> None: ...
     def download_url(self, key: str, *, filename: str, ttl_seconds: int) -> str: ...
 

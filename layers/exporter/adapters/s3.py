@@ -5,12 +5,13 @@ The boto3 client is passed in; nothing here reads the environment.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
 
 from botocore.exceptions import ClientError
 
 _MISSING = ("NoSuchKey", "404", "NotFound")
+_READ_CHUNK = 1024 * 1024
 
 
 def _code(error: ClientError) -> str:
@@ -54,6 +55,14 @@ class S3Store:
             raise
         body: bytes = response["Body"].read()
         return body
+
+    def put(self, key: str, body: bytes | IO[bytes]) -> None:
+        """One whole object (a file is read as it is sent)."""
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+
+    def chunks(self, key: str) -> Iterator[bytes]:
+        response = self._s3.get_object(Bucket=self.bucket, Key=key)
+        yield from response["Body"].iter_chunks(_READ_CHUNK)
 
     def delete(self, key: str) -> None:
         self._s3.delete_object(Bucket=self.bucket, Key=key)

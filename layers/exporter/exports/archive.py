@@ -13,8 +13,8 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any
 
 from ..output.cells import CsvText, csv_cell, neutralise, to_json
 from ..output.spool import DeflatedSpool
@@ -85,19 +85,41 @@ class ArchiveStats:
         if len(self.missing_images) < MISSING_LISTED_AT_MOST:
             self.missing_images.append({"observation_id": observation_id, "key": key})
 
+    def state(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, state: dict[str, Any]) -> ArchiveStats:
+        return cls(**state)
+
 
 class CsvTable:
-    """``all_data.csv`` deflated as the rows go by, so the rows are read once for both the ads and the CSV."""
+    """``all_data.csv`` deflated as the rows go by, so the rows are read once for both the ads and the CSV.
 
-    def __init__(self, fields: Sequence[str]) -> None:
-        self.spool = DeflatedSpool()
+    With ``resumed`` (a :meth:`suspend`'s state and the deflate data written before it), the same table
+    goes on after its last :meth:`boundary`.
+    """
+
+    def __init__(self, fields: Sequence[str], *, resumed: tuple[dict[str, Any], Iterable[bytes]] | None = None) -> None:
+        self.spool = DeflatedSpool(resumed=resumed)
         self._text = CsvText(self.spool.write)
-        self._text.row([neutralise(f) for f in fields])
-        self.rows = 0
+        if resumed is None:
+            self._text.row([neutralise(f) for f in fields])
+        self.rows = int(resumed[0]["rows"]) if resumed else 0
 
     def add(self, values: Iterable[Any]) -> None:
         self.rows += 1
         self._text.row([csv_cell(v) for v in values])
+
+    def boundary(self) -> None:
+        """A point the table can stop at and go on from in another run; the bytes are the same either way."""
+        self._text.flush()
+        self.spool.full_flush()
+
+    def suspend(self) -> tuple[dict[str, Any], IO[bytes]]:
+        """Stop at the last :meth:`boundary`: the state to go on with, and this run's deflate data."""
+        state, data = self.spool.suspend()
+        return {**state, "rows": self.rows}, data
 
     def finish(self) -> None:
         self._text.flush()
@@ -120,14 +142,18 @@ def write_ads(
     on_row: Callable[[int], None],
     table: CsvTable | None = None,
     image_fetchers: int = 1,
-) -> None:
+    boundaries: Boundaries | None = None,
+) -> str | None:
     """``ads/{observation_id}/data.json`` and, when ``images`` is given, ``image_{n}.{ext}``.
 
     With ``table``, each row's CSV line is added to it as well. With ``image_fetchers`` > 1,
     the images of the next rows are fetched by that many threads while earlier rows are
-    written; entries are still written in row order.
+    written; entries are still written in row order. With ``boundaries``, every ``every`` rows
+    the table is brought to a boundary and ``stop`` is asked whether to stop there: then the
+    id of the last row written is returned (None when every row was written).
     """
     project = projector(fields)
+    every, stop = boundaries if boundaries is not None else (0, None)
     with ImagesAhead(images, fetchers=image_fetchers) as fetched:
         for observation_id, document, blobs in fetched.rows(rows):
             name = folder_name(observation_id)
@@ -143,6 +169,18 @@ def write_ads(
                 table.add(values.values())
             stats.rows += 1
             on_row(stats.rows)
+            if every and stats.rows % every == 0 and _at_boundary(table, stop, stats.rows):
+                return observation_id
+    return None
+
+
+Boundaries = tuple[int, Callable[[int], bool] | None]  # (every so many rows, stop there?)
+
+
+def _at_boundary(table: CsvTable | None, stop: Callable[[int], bool] | None, rows: int) -> bool:
+    if table is not None:
+        table.boundary()
+    return stop is not None and stop(rows)
 
 
 Blobs = list[tuple[int, str, bytes | None]]  # (n, key, bytes or None when missing) of one ad's images

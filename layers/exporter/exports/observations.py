@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -14,16 +14,28 @@ from .fields import pruned_document
 
 COUNT_OBSERVATIONS = "SELECT count(*) FROM observations WHERE {where}"
 SELECT_OBSERVATIONS = (
-    "SELECT observation_id, {document}::text FROM observations WHERE {where} ORDER BY observed_at, observation_id"
+    "SELECT observation_id, {document}::text FROM observations"
+    " WHERE {where}{after} ORDER BY observed_at, observation_id"
 )
+# Where a run that goes on from a checkpoint starts: after the last row written, in the same order.
+AFTER_KEY = " AND (observed_at, observation_id) > (%s::timestamptz, %s)"
+KEY_OF = "SELECT observed_at::text FROM observations WHERE observation_id = %s"
 # Batches fetched ahead of the one being written: the database works while Python does.
 _AHEAD = 2
 _POLL_SECONDS = 0.5
 
 
-def select_observations(where_sql: str, paths: Sequence[str] | None = None) -> str:
-    """The SELECT of (observation_id, document text); only what ``paths`` reach of each document when given."""
-    return SELECT_OBSERVATIONS.format(document="rdo" if paths is None else pruned_document(paths), where=where_sql)
+def select_observations(where_sql: str, paths: Sequence[str] | None = None, *, after: bool = False) -> str:
+    """The SELECT of (observation_id, document text); only what ``paths`` reach of each document when given.
+
+    With ``after``, only the rows after a key (two more parameters: observed_at text, observation_id).
+    """
+    return SELECT_OBSERVATIONS.format(
+        document="rdo" if paths is None else pruned_document(paths), where=where_sql, after=AFTER_KEY if after else ""
+    )
+
+
+Key = tuple[str, str]  # (observed_at as text, observation_id): a row's place in the export's order
 
 
 class ObservationsSnapshot:
@@ -57,12 +69,27 @@ class ObservationsSnapshot:
             row = cur.fetchone()
             return int(row[0]) if row else 0
 
-    def rows(self, paths: Sequence[str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(observation_id, document) in a stable order; with ``paths``, the document holds what they reach."""
+    def key_of(self, observation_id: str) -> Key:
+        """The place of a row this snapshot holds, to go on after it in another run."""
+        with self._conn.cursor() as cur:
+            cur.execute(KEY_OF, (observation_id,))
+            row = cur.fetchone()
+        if row is None:
+            raise LookupError(f"observation {observation_id!r} is not in the export's snapshot")
+        return str(row[0]), observation_id
+
+    def rows(
+        self, paths: Sequence[str] | None = None, *, after: Key | None = None
+    ) -> Generator[tuple[str, dict[str, Any]], None, None]:
+        """(observation_id, document) in a stable order; with ``paths``, the document holds what they reach.
+
+        With ``after``, the rows that come after that key (a run going on from a checkpoint).
+        """
         self._passes += 1
         loads = orjson.loads
+        params = self._params if after is None else (*self._params, *after)
         with self._conn.cursor(name=f"observations_{self._passes}") as cur:
-            cur.execute(select_observations(self._where, paths), self._params)
+            cur.execute(select_observations(self._where, paths, after=after is not None), params)
             for batch in _fetched_ahead(cur, self._batch):
                 for observation_id, text in batch:
                     yield observation_id, loads(text)

@@ -8,15 +8,17 @@ backoff, fail, delete-if-gone — is :func:`exporter.jobs.lifecycle.run_job`, wr
 A body receives a :class:`JobRun` (the job, its heartbeat, the output it writes into) and
 returns an :class:`Artefact`, or :class:`Waiting` when the job cannot finish yet (it waits on
 something outside, such as other services' uploads): the lifecycle then leaves the job to
-be picked up again instead of completing it.
+be picked up again instead of completing it. A body whose run is running out of time may
+checkpoint (:meth:`JobRun.suspend`) and return :class:`Continuing`: a next run of the same
+attempt goes on from there with the same upload.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from pydantic import BaseModel
 
@@ -68,6 +70,13 @@ class Waiting:
     message: str
 
 
+@dataclass(frozen=True)
+class Continuing:
+    """The body checkpointed before its run's time ran out; a next run of the same attempt goes on from there."""
+
+    rows: int  # rows written so far, by every run of this attempt
+
+
 class Heartbeat(Protocol):
     """Renew the lease and record progress; raises :class:`LeaseLost` when the job is no longer ours."""
 
@@ -102,8 +111,32 @@ class JobRun(Protocol):
         """The job's status view as stored in an archive (seed 003's ``export_details.json``)."""
         ...
 
+    @property
+    def resumed(self) -> dict[str, Any] | None:
+        """The body's state at the checkpoint this run goes on from (what it gave :meth:`suspend`); None
+        for a run from the start."""
+        ...
 
-Body = Callable[[JobRun], "Artefact | Waiting"]
+    def time_left(self) -> float | None:
+        """Seconds before this run must have checkpointed (the function's deadline less a reserve); None
+        when the run has no deadline."""
+        ...
+
+    def save(self, name: str, body: bytes | IO[bytes]) -> str:
+        """Keep ``body`` for the runs after this one (until the job ends); the key :meth:`saved` reads."""
+        ...
+
+    def saved(self, key: str) -> Iterator[bytes]:
+        """What :meth:`save` kept under ``key``, a chunk at a time."""
+        ...
+
+    def suspend(self, state: dict[str, Any], *, rows: int) -> Continuing:
+        """Checkpoint: the output's upload stays open, ``state`` (JSON) is stored with the job, and the job
+        is handed to a next run, which sees ``state`` as :attr:`resumed`. Raises :class:`LeaseLost`."""
+        ...
+
+
+Body = Callable[[JobRun], "Artefact | Waiting | Continuing"]
 
 
 @dataclass(frozen=True)

@@ -33,32 +33,33 @@ UPDATE exports
 SET status = 'completed', completed_at = now(), updated_at = now(), s3_key = %(s3_key)s,
     size_bytes = %(size_bytes)s, rows_written = %(rows_written)s, rows_total = %(rows_written)s,
     details = %(details)s, expires_at = now() + make_interval(days => %(expiration_days)s),
-    lease_owner = NULL, lease_expires_at = NULL, message = %(message)s
+    lease_owner = NULL, lease_expires_at = NULL, message = %(message)s, checkpoint = NULL
 WHERE export_id = %(export_id)s AND status = 'processing' AND lease_owner = %(owner)s
 RETURNING export_id
 """
 RETRY = """
 UPDATE exports
 SET status = 'pending', attempt = attempt + 1, updated_at = now(), message = %(message)s,
-    lease_owner = NULL, lease_expires_at = NULL, rows_written = 0
+    lease_owner = NULL, lease_expires_at = NULL, rows_written = 0, checkpoint = NULL
 WHERE export_id = %(export_id)s AND status = 'processing' AND lease_owner = %(owner)s
 RETURNING attempt
 """
 FAIL = """
 UPDATE exports
 SET status = 'failed', updated_at = now(), completed_at = now(), message = %(message)s,
-    lease_owner = NULL, lease_expires_at = NULL
+    lease_owner = NULL, lease_expires_at = NULL, checkpoint = NULL
 WHERE export_id = %(export_id)s AND status = 'processing' AND lease_owner = %(owner)s
 RETURNING export_id
 """
 FAIL_UNFINISHED = """
 UPDATE exports
 SET status = 'failed', updated_at = now(), completed_at = now(), message = %(message)s,
-    lease_owner = NULL, lease_expires_at = NULL
+    lease_owner = NULL, lease_expires_at = NULL, checkpoint = NULL
 WHERE export_id = %(export_id)s AND status IN ('pending', 'processing')
 RETURNING export_id
 """
-# A lapsed lease with retries left goes back to pending with the next attempt number.
+# A lapsed lease with retries left goes back to pending with the next attempt number. Its checkpoint,
+# if any, stays: the run was lost, not wrong, so the next attempt goes on from there.
 REQUEUE_LAPSED = """
 UPDATE exports
 SET status = 'pending', attempt = attempt + 1, updated_at = now(), lease_owner = NULL,
@@ -83,6 +84,15 @@ SET status = 'pending', updated_at = now(), message = %(message)s, lease_owner =
 WHERE export_id = %(export_id)s AND status = 'processing' AND lease_owner = %(owner)s
 RETURNING export_id
 """
+# A body that checkpointed gives the job back with its checkpoint: pending again, same attempt.
+SUSPEND = """
+UPDATE exports
+SET status = 'pending', updated_at = now(), message = %(message)s, lease_owner = NULL, lease_expires_at = NULL,
+    rows_written = %(rows_written)s, checkpoint = %(checkpoint)s::jsonb
+WHERE export_id = %(export_id)s AND status = 'processing' AND lease_owner = %(owner)s
+RETURNING export_id
+"""
+CHECKPOINT = "SELECT checkpoint FROM exports WHERE export_id = %(export_id)s AND lease_owner = %(owner)s"
 
 
 class LeaseStateMachine:
@@ -167,6 +177,28 @@ class LeaseStateMachine:
     def release(self, export_id: UUID, *, owner: str, message: str) -> bool:
         """Pending again with the same attempt (the body waits on something outside)."""
         return bool(self._returning(RELEASE, {"export_id": str(export_id), "owner": owner, "message": message}))
+
+    def suspend(
+        self, export_id: UUID, *, owner: str, checkpoint: dict[str, Any], rows_written: int, message: str
+    ) -> bool:
+        """Pending again with the same attempt and ``checkpoint`` stored: a next run goes on from there."""
+        return bool(
+            self._returning(
+                SUSPEND,
+                {
+                    "export_id": str(export_id),
+                    "owner": owner,
+                    "checkpoint": json.dumps(checkpoint),
+                    "rows_written": rows_written,
+                    "message": message,
+                },
+            )
+        )
+
+    def checkpoint(self, export_id: UUID, *, owner: str) -> dict[str, Any] | None:
+        """The checkpoint the job's current run (``owner``) goes on from; None: it starts from the beginning."""
+        rows = self._returning(CHECKPOINT, {"export_id": str(export_id), "owner": owner})
+        return dict(rows[0]) if rows and rows[0] is not None else None
 
     def fail_unfinished(self, export_id: UUID, message: str) -> bool:
         return bool(self._returning(FAIL_UNFINISHED, {"export_id": str(export_id), "message": message}))

@@ -9,10 +9,13 @@ deleted while it ran leaves no object behind.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import IO, Any
 
 from aws_lambda_powertools import Logger
 
@@ -21,7 +24,7 @@ from ..adapters.sqs import MAX_DELAY_SECONDS
 from ..output.multipart import MultipartSink
 from ..settings import AssemblerSettings, CaptureSettings, WorkerSettings
 from .events import JobNotifier
-from .kind import Artefact, Body, JobKind, LeaseLost, Output, Waiting
+from .kind import Artefact, Body, Continuing, JobKind, LeaseLost, Output, Waiting
 from .model import Export, JobMessage
 from .repository import JobsRepository
 from .views import export_details
@@ -36,6 +39,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     LEASE_LOST = "lease_lost"
     WAITING = "waiting"  # the body waits on something outside; the job stays open
+    CONTINUING = "continuing"  # the body checkpointed before the run's time ran out; a next run goes on
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,10 @@ class LifecycleConfig:
     part_size_bytes: int
     expiration_days: int
     retry_backoff_seconds: int = 0
+    # A body that can checkpoint does so while this much of its run's time is left (the time to store the
+    # checkpoint); and, when set, after ``run_seconds`` in one run even if the function has longer.
+    checkpoint_reserve_seconds: float = 60.0
+    run_seconds: float | None = None
 
     @classmethod
     def of(cls, settings: WorkerSettings | AssemblerSettings | CaptureSettings) -> LifecycleConfig:
@@ -62,7 +70,23 @@ class LifecycleConfig:
             part_size_bytes=settings.PART_SIZE_BYTES,
             expiration_days=settings.EXPORT_EXPIRATION_DAYS,
             retry_backoff_seconds=getattr(settings, "RETRY_BACKOFF_SECONDS", 0),
+            checkpoint_reserve_seconds=getattr(settings, "CHECKPOINT_RESERVE_SECONDS", 60.0),
+            run_seconds=getattr(settings, "RUN_SECONDS", None),
         )
+
+
+# Seconds left in the function's invocation (the Lambda context's remaining time), set by the handler.
+REMAINING_SECONDS: ContextVar[Callable[[], float] | None] = ContextVar("remaining_seconds", default=None)
+
+
+@contextmanager
+def invocation_deadline(context: Any) -> Iterator[None]:
+    """Let the jobs run in this block know when the invocation ends (``context``: the Lambda context)."""
+    token = REMAINING_SECONDS.set(lambda: context.get_remaining_time_in_millis() / 1000)
+    try:
+        yield
+    finally:
+        REMAINING_SECONDS.reset(token)
 
 
 @dataclass
@@ -114,6 +138,63 @@ class LeaseHeartbeat:
             raise LeaseLost(str(self._export.export_id))
 
 
+CHECKPOINTS_PREFIX = "checkpoints/"
+
+
+@dataclass
+class _Checkpoints:
+    """A job's checkpoint: what the last run stored with the job, and the objects it kept in the bucket."""
+
+    store: ObjectStore
+    export_id: str
+    stored: dict[str, Any] | None  # the checkpoint this run goes on from
+    kept: list[str] = field(default_factory=list)  # every key saved by this attempt's runs
+
+    def __post_init__(self) -> None:
+        self.kept = list(self.stored["kept"]) if self.stored else []
+
+    @property
+    def segment(self) -> int:
+        """This run's number among the attempt's runs (1 for a run from the start)."""
+        return int(self.stored["segment"]) + 1 if self.stored else 1
+
+    def resumed_sink(self) -> tuple[dict[str, Any], bytes] | None:
+        if self.stored is None:
+            return None
+        return self.stored["sink"], b"".join(self.store.chunks(self.stored["tail"]))
+
+    def save(self, name: str, body: bytes | IO[bytes]) -> str:
+        key = f"{CHECKPOINTS_PREFIX}{self.export_id}/{self.segment:05d}/{name}"
+        self.store.put(key, body)
+        self.kept.append(key)
+        return key
+
+    def forget(self) -> None:
+        """The attempt ended: its kept objects go (best effort; the bucket expires what is left)."""
+        for key in self.kept:
+            try:
+                self.store.delete(key)
+            except Exception:  # the bucket's lifecycle rule removes it later
+                logger.warning("a checkpoint object could not be deleted", extra={"key": key})
+        self.kept.clear()
+
+
+@dataclass
+class _Clock:
+    """How long a run may still go before it must have checkpointed."""
+
+    reserve_seconds: float
+    run_seconds: float | None
+    remaining: Callable[[], float] | None = field(default_factory=REMAINING_SECONDS.get)
+    started: float = field(default_factory=time.monotonic)
+
+    def time_left(self) -> float | None:
+        limits = [] if self.remaining is None else [self.remaining()]
+        if self.run_seconds is not None:
+            limits.append(self.run_seconds - (time.monotonic() - self.started))
+        return min(limits) - self.reserve_seconds if limits else None
+
+
 @dataclass
 class _Run:
     """The :class:`~exporter.jobs.kind.JobRun` a body is handed."""
@@ -122,11 +203,47 @@ class _Run:
     heartbeat: LeaseHeartbeat
     output: MultipartSink
     expiration_days: int
+    jobs: JobsRepository
+    owner: str
+    checkpoints: _Checkpoints
+    clock: _Clock
 
     def details(self, *, rows: int, extra: dict[str, Any], completed_at: datetime) -> dict[str, Any]:
         return export_details(
             self.export, completed_at=completed_at, expiration_days=self.expiration_days, rows=rows, extra=extra
         )
+
+    @property
+    def resumed(self) -> dict[str, Any] | None:
+        stored = self.checkpoints.stored
+        return dict(stored["body"]) if stored else None
+
+    def time_left(self) -> float | None:
+        return self.clock.time_left()
+
+    def save(self, name: str, body: bytes | IO[bytes]) -> str:
+        return self.checkpoints.save(name, body)
+
+    def saved(self, key: str) -> Iterator[bytes]:
+        return self.checkpoints.store.chunks(key)
+
+    def suspend(self, state: dict[str, Any], *, rows: int) -> Continuing:
+        sink, tail = self.output.suspend()
+        checkpoint = {
+            "segment": self.checkpoints.segment,
+            "sink": sink,
+            "tail": self.save("tail", tail),
+            "body": state,
+            "kept": self.checkpoints.kept,
+        }
+        total = f" of {self.heartbeat.rows_total:,}" if self.heartbeat.rows_total is not None else ""
+        message = f"{rows:,}{total} rows written; going on in a next run"
+        if not self.jobs.suspend(
+            self.export.export_id, owner=self.owner, checkpoint=checkpoint, rows_written=rows, message=message
+        ):
+            raise LeaseLost(str(self.export.export_id))
+        logger.info("checkpoint stored", extra={"segment": checkpoint["segment"], "rows": rows, "bytes": sink["size"]})
+        return Continuing(rows=rows)
 
 
 def run_job(
@@ -159,6 +276,8 @@ def run_job(
         return _announced(ports, RunResult(_after_failure(message, export, kind, ports, config, owner, error)), export)
     if isinstance(result, Waiting):
         return _wait(export, ports, owner, result)
+    if isinstance(result, Continuing):
+        return _continue(message, ports, result)
     if not ports.jobs.complete(
         export_id,
         owner=owner,
@@ -188,31 +307,59 @@ def _announced(ports: LifecyclePorts, result: RunResult, export: Export) -> RunR
 
 def _write(
     export: Export, output: Output, body: Body, ports: LifecyclePorts, config: LifecycleConfig, owner: str, key: str
-) -> tuple[Artefact | Waiting, int]:
-    """Run the body into a new multipart upload of ``key``; the upload is aborted unless it completes.
+) -> tuple[Artefact | Waiting | Continuing, int]:
+    """Run the body into the job's multipart upload of ``key``: a new one, or the one its checkpoint holds.
 
-    Once the object is complete, the artefact's ``after_upload`` runs (archive-then-delete).
+    The upload is aborted unless it completes or the body checkpoints. Once the object is complete in S3,
+    the artefact's ``after_upload`` runs (archive-then-delete), and what the attempt's checkpoints kept goes.
     """
+    checkpoints = _Checkpoints(ports.store, str(export.export_id), ports.jobs.checkpoint(export.export_id, owner=owner))
+    resumed = checkpoints.resumed_sink()
     sink = MultipartSink(
         ports.store,
         key,
         part_size=config.part_size_bytes,
         content_type=output.content_type,
         content_disposition=f'attachment; filename="{output.filename(export)}"',
+        resumed=resumed,
     )
+    clock = _Clock(config.checkpoint_reserve_seconds, config.run_seconds)
+    heartbeat = LeaseHeartbeat(ports.jobs, export, owner, config)
     try:
-        run = _Run(export, LeaseHeartbeat(ports.jobs, export, owner, config), sink, config.expiration_days)
+        run = _Run(export, heartbeat, sink, config.expiration_days, ports.jobs, owner, checkpoints, clock)
         result = body(run)
+        if isinstance(result, Continuing):
+            return result, 0
         if isinstance(result, Waiting) or (result.kept_size is not None):
             sink.abort()
             return result, 0 if isinstance(result, Waiting) else int(result.kept_size or 0)
         size = sink.complete()
+    except LeaseLost:
+        # Another run owns the job now; an upload this run went on with is that run's upload too.
+        if resumed is None:
+            sink.abort()
+        raise
     except BaseException:
         sink.abort()
+        checkpoints.forget()
         raise
+    checkpoints.forget()
     if result.after_upload is None:
         return result, size
     return replace(result, details={**result.details, **result.after_upload(size)}), size
+
+
+def _continue(message: JobMessage, ports: LifecyclePorts, continuing: Continuing) -> RunResult:
+    """The job is pending again with its checkpoint: this attempt's message again, for the next run.
+
+    Were this run lost before the send, the message it was handed comes back (it is not acknowledged)
+    and runs the same attempt; a duplicate claims nothing.
+    """
+    if ports.queue is None:
+        raise RuntimeError("a job that checkpoints needs a queue to go on")
+    ports.queue.send(message)
+    logger.info("continuing in a next run", extra={"rows": continuing.rows})
+    return RunResult(Outcome.CONTINUING, rows=continuing.rows)
 
 
 def _wait(export: Export, ports: LifecyclePorts, owner: str, waiting: Waiting) -> RunResult:

@@ -21,6 +21,7 @@ _SUFFIX = {
     Outcome.FAILED: "Failed",
     Outcome.RETRYING: "Retried",
     Outcome.WAITING: "Waiting",
+    Outcome.CONTINUING: "Continued",
 }
 _SHARED = {Outcome.SKIPPED: "MessagesSkipped", Outcome.LEASE_LOST: "LeasesLost"}
 

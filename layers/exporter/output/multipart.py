@@ -31,14 +31,25 @@ class MultipartSink:
         part_size: int,
         content_type: str,
         content_disposition: str | None = None,
+        resumed: tuple[dict[str, Any], bytes] | None = None,
     ) -> None:
+        """A new upload of ``key``; with ``resumed`` (a :meth:`suspend`'s state and tail), the same upload goes on."""
         self._store, self.key = store, key
         self._part_size = part_size
-        self.upload_id = store.start_upload(key, content_type=content_type, content_disposition=content_disposition)
         self._buffer = bytearray()
         self._parts: list[dict[str, Any]] = []
         self._numbered = 0
         self.size = 0
+        if resumed is None:
+            self.upload_id = store.start_upload(key, content_type=content_type, content_disposition=content_disposition)
+        else:
+            state, tail = resumed
+            self.upload_id = str(state["upload_id"])
+            self._part_size = int(state["part_size"])
+            self._parts = [{"PartNumber": int(p["PartNumber"]), "ETag": str(p["ETag"])} for p in state["parts"]]
+            self._numbered = int(state["numbered"])
+            self.size = int(state["size"])
+            self._buffer += tail
         self._queue: queue.Queue[tuple[int, bytes] | None] = queue.Queue(maxsize=_QUEUED_PARTS)
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -93,6 +104,23 @@ class MultipartSink:
             raise self._error
         self._store.complete_upload(self.key, self.upload_id, self._parts)
         return self.size
+
+    def suspend(self) -> tuple[dict[str, Any], bytes]:
+        """Upload every full part and stop: the state a resumed sink needs, and the bytes not yet in a part.
+
+        The upload stays open; a sink made with ``resumed=`` (in another process) goes on with it.
+        """
+        self._drain()
+        if self._error is not None:
+            raise self._error
+        state = {
+            "upload_id": self.upload_id,
+            "part_size": self._part_size,
+            "parts": sorted(self._parts, key=lambda part: int(part["PartNumber"])),
+            "numbered": self._numbered,
+            "size": self.size,
+        }
+        return state, bytes(self._buffer)
 
     def abort(self) -> None:
         self._buffer.clear()

@@ -9,7 +9,8 @@ up to ``in_memory_bytes`` and in a temporary file beyond. The rows are then read
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
 from .deflater import BackgroundDeflate
 
@@ -24,10 +25,23 @@ class DeflatedSpool:
     same bytes, whatever the threads do: chunks are deflated in the order they were written.
     """
 
-    def __init__(self, *, level: int = 6, in_memory_bytes: int = 8 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        *,
+        level: int = 6,
+        in_memory_bytes: int = 8 * 1024 * 1024,
+        resumed: tuple[dict[str, Any], Iterable[bytes]] | None = None,
+    ) -> None:
+        """A new entry; with ``resumed`` (a :meth:`suspend`'s state and the deflate data written before it,
+        read when the entry is copied), the same entry goes on."""
         self._spool = tempfile.SpooledTemporaryFile(max_size=in_memory_bytes, prefix="zip-entry-")  # noqa: SIM115
-        self._deflate = BackgroundDeflate(self._spool, level=level, wbits=-15, queued=_QUEUED, crc=True)
         self.size = 0
+        self._before: Iterable[bytes] = ()
+        start = (0, 0)
+        if resumed is not None:
+            state, self._before = resumed
+            self.size, start = int(state["size"]), (int(state["crc"]), int(state["compressed"]))
+        self._deflate = BackgroundDeflate(self._spool, level=level, wbits=-15, queued=_QUEUED, crc=True, start=start)
         self._finished = False
 
     @property
@@ -43,6 +57,17 @@ class DeflatedSpool:
         self.size += len(data)
         return len(data)
 
+    def full_flush(self) -> None:
+        """A point the entry may stop at and go on from (see :meth:`BackgroundDeflate.full_flush`)."""
+        self._deflate.full_flush()
+
+    def suspend(self) -> tuple[dict[str, Any], IO[bytes]]:
+        """Stop at the last :meth:`full_flush`: the state a resumed spool needs, and this run's deflate data."""
+        self._deflate.suspend()
+        self._spool.seek(0)
+        state = {"size": self.size, "crc": self.crc, "compressed": self.compressed}
+        return state, self._spool  # type: ignore[return-value]
+
     def finish(self) -> None:
         """End the deflate stream; raises what the deflating thread met."""
         self._deflate.finish()
@@ -51,6 +76,7 @@ class DeflatedSpool:
     def chunks(self) -> Iterator[bytes]:
         if not self._finished:
             raise ValueError("the spool is not finished")
+        yield from self._before
         self._spool.seek(0)
         while chunk := self._spool.read(_CHUNK):
             yield chunk

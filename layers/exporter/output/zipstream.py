@@ -13,9 +13,9 @@ import struct
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
@@ -88,11 +88,24 @@ class _Entry:
 class ZipStream:
     """Write a ZIP64 archive to ``sink`` in one forward pass."""
 
-    def __init__(self, sink: Sink, *, now: float | None = None) -> None:
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        now: float | None = None,
+        resumed: tuple[dict[str, Any], Iterable[bytes]] | None = None,
+    ) -> None:
+        """A new archive; with ``resumed`` (a :meth:`suspend`'s state and the directory records written before
+        it, read when the archive closes), the same archive goes on where it stopped."""
         self._sink = sink
         self._offset = 0
         self._count = 0
         self._time, self._date = _dos_time(now if now is not None else time.time())
+        self._central_before: Iterable[bytes] = ()
+        if resumed is not None:
+            state, self._central_before = resumed
+            self._offset, self._count = int(state["offset"]), int(state["count"])
+            self._time, self._date = int(state["time"]), int(state["date"])
         self._central: IO[bytes] = tempfile.TemporaryFile(prefix="zip-central-")  # noqa: SIM115
         self._central_buffer: list[bytes] = []  # records not yet in the spool file
         self._central_buffered = 0
@@ -218,11 +231,24 @@ class ZipStream:
         finally:
             self._open = False
 
+    def suspend(self) -> tuple[dict[str, Any], IO[bytes]]:
+        """Hand every byte on to the sink and stop: the state a resumed archive needs, and the directory
+        records of the entries written since the start (or the last resume), to read from the start."""
+        self._check_writable()
+        self._hand_on()
+        self._spool_central()
+        self._central.seek(0)
+        self._closed = True
+        state = {"offset": self._offset, "count": self._count, "time": self._time, "date": self._date}
+        return state, self._central
+
     def close(self) -> None:
         """Write the central directory and the ZIP64 end records."""
         self._check_writable()
         start = self._offset
         self._spool_central()
+        for chunk in self._central_before:
+            self._emit(chunk)
         self._central.seek(0)
         while chunk := self._central.read(_CHUNK):
             self._emit(chunk)
