@@ -47,6 +47,7 @@ class Capture(Construct):
         )
         # Batch size 1: one window per invocation, so a window never waits behind another.
         consume(self.function, jobs.capture_queue, batch_size=1, max_concurrency=config.capture.max_concurrency)
+        jobs.capture_queue.grant_send_messages(self.function)  # a window's next run
         self.masking_secret.grant_read(self.function)
         cache.grant_connect(self.function, self.function, "capture function to Valkey")
         acknowledge(

@@ -16,7 +16,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_logs as logs
 
 from exporter.applications.catalogue import NAME_PATTERN
-from exporter.settings import DEFAULTS
+from exporter.settings import CAPTURE_MAX_SECONDS_LIMIT, DEFAULTS
 
 
 class ConfigError(ValueError):
@@ -228,7 +228,8 @@ DEFAULT_SETTINGS: dict[str, int] = {name: int(DEFAULTS[name]) for name in CONFIG
 LAMBDA_MAX_TIMEOUT_SECONDS = 900
 LAMBDA_MAX_MEMORY_MB = 10_240
 MB_PER_VCPU = 1769  # Lambda's CPU grows with memory: one vCPU at 1,769 MB, six at 10,240 MB
-# A capture window must end this long before the capture function's timeout (final part, CSV close).
+# A capture run hands over (or ends its window) this long before the capture function's timeout: the
+# final part, the checkpoint (CHECKPOINT_RESERVE_SECONDS' default). A run needs as long again to record.
 CAPTURE_UPLOAD_SECONDS = 60
 
 
@@ -321,8 +322,9 @@ def load_config(env_name: str, environments: dict[str, Any]) -> EnvConfig:
 
 
 def _check_capture(env_name: str, capture: CaptureFunctionConfig, max_seconds: int, processes: int) -> None:
-    """The longest window plus the upload must fit in one run, one run in Lambda's limit, and each
-    capture process (``CAPTURE_PROCESSES``) needs a vCPU of its own: Lambda gives one per 1,769 MB."""
+    """A run must have time to record besides the hand-over, one run fit in Lambda's limit, a window in a
+    day (longer windows go on in next runs), and each capture process (``CAPTURE_PROCESSES``) needs a vCPU
+    of its own: Lambda gives one per 1,769 MB."""
     required = min(processes * MB_PER_VCPU, LAMBDA_MAX_MEMORY_MB)
     if processes > 1 and capture.memory_mb < required:
         raise ConfigError(
@@ -331,10 +333,14 @@ def _check_capture(env_name: str, capture: CaptureFunctionConfig, max_seconds: i
         )
     if capture.timeout_seconds > LAMBDA_MAX_TIMEOUT_SECONDS:
         raise ConfigError(f"{env_name}.functions.capture.timeoutSeconds is above Lambda's {LAMBDA_MAX_TIMEOUT_SECONDS}")
-    if max_seconds + CAPTURE_UPLOAD_SECONDS > capture.timeout_seconds:
+    if capture.timeout_seconds < 2 * CAPTURE_UPLOAD_SECONDS:
         raise ConfigError(
-            f"{env_name}: settings.CAPTURE_MAX_SECONDS={max_seconds} leaves less than {CAPTURE_UPLOAD_SECONDS} s "
-            f"of functions.capture.timeoutSeconds={capture.timeout_seconds} for the upload"
+            f"{env_name}.functions.capture.timeoutSeconds={capture.timeout_seconds} leaves less than "
+            f"{CAPTURE_UPLOAD_SECONDS} s to record besides the {CAPTURE_UPLOAD_SECONDS} s a run keeps to hand over"
+        )
+    if not 1 <= max_seconds <= CAPTURE_MAX_SECONDS_LIMIT:
+        raise ConfigError(
+            f"{env_name}: settings.CAPTURE_MAX_SECONDS={max_seconds} is not between 1 and {CAPTURE_MAX_SECONDS_LIMIT}"
         )
 
 

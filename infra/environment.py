@@ -77,6 +77,8 @@ class ServiceEnvironment:
         environment = {
             **self._database_and_bucket(),
             **self._settings("CAPTURE_MAX_SECONDS", "LEASE_SECONDS", "CAPTURE_PROCESSES"),
+            # A window longer than one run goes on in a next run, started by a message on this queue.
+            "CAPTURE_QUEUE_URL": self.jobs.capture_queue.queue_url,
             "REDIS_SVC": self.cache.url,
             "REDIS_AUTH_SECRET_ARN": self.cache.auth_secret.secret_arn,
             "MASKING_SECRET_ARN": masking_secret_arn,

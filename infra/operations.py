@@ -18,8 +18,8 @@ from infra.config import EnvConfig
 from infra.queue import JobQueue
 
 PERIOD = Duration.minutes(5)
-# The longest window (CAPTURE_MAX_SECONDS) ends at least 60 s before the timeout (infra/config.py),
-# so a run this close to it means the upload took far longer than it should.
+# A capture run ends its window or hands over to a next run 60 s before the timeout (infra/config.py),
+# so a run this close to it means the upload or the hand-over took far longer than it should.
 NEAR_TIMEOUT_SECONDS = 30
 
 
@@ -77,7 +77,7 @@ class Operations(Construct):
                 self,
                 "CaptureNearTimeout",
                 alarm_description=f"A capture ran within {NEAR_TIMEOUT_SECONDS} s of its "
-                f"{config.capture.timeout_seconds} s timeout: window plus upload barely fit; see CAPTURE_MAX_SECONDS.",
+                f"{config.capture.timeout_seconds} s timeout: its upload or hand-over took far longer than it should.",
                 threshold=(config.capture.timeout_seconds - NEAR_TIMEOUT_SECONDS) * 1000,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

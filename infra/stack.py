@@ -8,6 +8,7 @@ from aws_cdk import Annotations, CfnOutput, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from exporter.jobs.lifecycle import CHECKPOINTS_PREFIX
 from infra.api import Api
 from infra.applications import Applications
 from infra.cache import Cache
@@ -135,6 +136,7 @@ class ExportServiceStack(Stack):
         store.grant_serve_outputs(api_function)
         for writer in (worker.function, capture.function):
             store.grant_write_outputs(writer)
+            store.grant_keep_checkpoints(writer)
         store.grant_read_source(worker.function)
         # Application requests (the API) and every job's state changes (worker, sweeper, assembler).
         applications.grant_publish(api_function, *worker.functions, applications.assembler)
@@ -204,6 +206,14 @@ class ExportServiceStack(Stack):
                 id=f"AwsSolutions-IAM5[{outputs}]",
                 reason="Object actions limited to the outputs/ prefix of the exports bucket; archive keys are "
                 "generated per job, so they can only be named by prefix.",
+            )
+        checkpoints = finding_resource(self, store.bucket.arn_for_objects(f"{CHECKPOINTS_PREFIX}*"))
+        for fn in (worker.function, capture.function):
+            acknowledge(
+                fn,
+                id=f"AwsSolutions-IAM5[{checkpoints}]",
+                reason="Object actions limited to the checkpoints/ prefix of the exports bucket: what a job "
+                "keeps between its runs, under keys made per job and run.",
             )
         acknowledge(
             worker.function,

@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from exporter.jobs.lifecycle import CHECKPOINTS_PREFIX
 from infra.config import EnvConfig
 from infra.nag import acknowledge
 
@@ -17,10 +18,10 @@ OUTPUTS_PREFIX = "outputs/"
 # Parts source applications upload (exporter.applications.internal); kept after assembly, expired here.
 PARTS_PREFIX = "parts/"
 PARTS_EXPIRATION_DAYS = 3
-# A long export's checkpoints (the state between its runs); the multipart upload they hold is aborted
-# after a day by the rule below, so a checkpoint is of no use after that either.
-CHECKPOINTS_PREFIX = "checkpoints/"
-CHECKPOINTS_EXPIRATION_DAYS = 2
+# What a long job keeps between its runs (exporter.jobs.lifecycle); the multipart upload a checkpoint
+# holds is aborted after UPLOADS_ABORTED_AFTER_DAYS by the rule below, so it is of no use after that.
+CHECKPOINTS_EXPIRATION_DAYS = 3
+UPLOADS_ABORTED_AFTER_DAYS = 2
 
 
 class _PrivateBucketProps(TypedDict):
@@ -74,7 +75,7 @@ class ExportStore(Construct):
                 ),
                 s3.LifecycleRule(
                     id="abort-incomplete-multipart-uploads",
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=Duration.days(UPLOADS_ABORTED_AFTER_DAYS),
                 ),
             ],
             **common,
@@ -100,6 +101,14 @@ class ExportStore(Construct):
             grantee=grantee,
             actions=["s3:GetObject", "s3:DeleteObject"],
             resource_arns=[self.bucket.arn_for_objects(f"{OUTPUTS_PREFIX}*")],
+        )
+
+    def grant_keep_checkpoints(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Store, read back and delete what a long job keeps between its runs (the worker, the capture)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+            resource_arns=[self.bucket.arn_for_objects(f"{CHECKPOINTS_PREFIX}*")],
         )
 
     def grant_read_source(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -2,8 +2,8 @@
 
 ``python -m local.capture_source <n>`` is one warm container of the capture function: it
 long-polls the capture queue with batch size 1 and runs ``capture.handler.lambda_handler``
-on each record. A capture blocks its container for its whole window (up to
-``CAPTURE_MAX_SECONDS``), so the stack starts ``CAPTURE_CONCURRENCY`` of these processes,
+on each record. A capture blocks its container for its window, or a run's share of a longer
+one, so the stack starts ``CAPTURE_CONCURRENCY`` of these processes,
 as Lambda would scale the function out, apart from the worker's process: a running capture
 never holds up an export job, and Powertools' process-wide metric store and logger keys
 never mix between concurrent captures.

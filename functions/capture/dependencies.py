@@ -8,6 +8,7 @@ from functools import cache
 from exporter.adapters import aws, postgres
 from exporter.adapters.redis import redis_factory
 from exporter.adapters.s3 import S3Store
+from exporter.adapters.sqs import JobQueue
 from exporter.captures.kind import CAPTURE
 from exporter.captures.masking import Masker
 from exporter.captures.run import CaptureRun
@@ -37,7 +38,8 @@ def capture() -> KindWorker:
         ports=LifecyclePorts(
             jobs=JobsRepository(postgres.database(config)),
             store=S3Store(aws.client("s3"), config.S3_BUCKET),
-            queue=None,
+            # A capture is never retried; the queue takes the message of a window's next run.
+            queue=JobQueue(aws.client("sqs"), config.CAPTURE_QUEUE_URL) if config.CAPTURE_QUEUE_URL else None,
         ),
         config=LifecycleConfig.of(config),
     )

@@ -11,6 +11,7 @@ from pydantic import Json
 
 from capture.dependencies import capture, settings
 from exporter.captures.model import CaptureMessage
+from exporter.jobs.lifecycle import invocation_deadline
 
 logger = Logger()
 tracer = Tracer()
@@ -34,6 +35,7 @@ def run_capture_record(record: CaptureMessageRecord) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=run_capture_record, processor=processor, context=context
-    )
+    with invocation_deadline(context):  # a window longer than the run hands over before the invocation ends
+        return process_partial_response(
+            event=event, record_handler=run_capture_record, processor=processor, context=context
+        )

@@ -49,9 +49,10 @@ class ExportStoreSettings(DatabaseSettings):
     EVENT_BUS_NAME: str | None = None
 
 
-# A capture window must fit in one Lambda run (15 minutes) with time to finish the upload.
-DEFAULT_CAPTURE_MAX_SECONDS = 840
-CAPTURE_MAX_SECONDS_LIMIT = 870
+# A window longer than one Lambda run goes on in next runs (each hand-over recorded as a gap): a day at most,
+# the bucket's limit for an open multipart upload being two.
+DEFAULT_CAPTURE_MAX_SECONDS = 24 * 3600
+CAPTURE_MAX_SECONDS_LIMIT = 24 * 3600
 
 
 class ApiSettings(ExportStoreSettings):
@@ -173,6 +174,12 @@ class CaptureSettings(DatabaseSettings):
     LEASE_SECONDS: int = Field(default=120, ge=10, le=3600)
     PROGRESS_INTERVAL_SECONDS: float = Field(default=3.0, gt=0)
     PART_SIZE_BYTES: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+    # A window longer than a run: the run hands over once less than CHECKPOINT_RESERVE_SECONDS is left of
+    # the invocation (or of RUN_SECONDS when set), and the next run, started by a message on this queue,
+    # goes on. Without the queue a window must fit in one run.
+    CAPTURE_QUEUE_URL: str | None = None
+    CHECKPOINT_RESERVE_SECONDS: float = Field(default=60.0, ge=0, le=600)
+    RUN_SECONDS: float | None = Field(default=None, gt=0, le=900)
 
     @property
     def mask_json_keys(self) -> list[str]:

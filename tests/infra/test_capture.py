@@ -121,7 +121,18 @@ def test_given_the_api_then_it_knows_the_capture_queue_and_may_only_send_to_it(d
     assert not {"sqs:ReceiveMessage", "sqs:DeleteMessage"} & actions
 
 
-def test_given_the_capture_function_then_it_reads_its_three_secrets_and_writes_outputs_only(dev) -> None:
+def test_given_a_window_longer_than_a_run_then_the_capture_may_queue_its_next_run_and_nothing_else(dev) -> None:
+    queue_id = logical_id(dev, "AWS::SQS::Queue", "QueueCaptures")
+    variables = dev.function(CAPTURE)[1]["Properties"]["Environment"]["Variables"]
+    assert variables["CAPTURE_QUEUE_URL"] == {"Ref": queue_id}
+    arn = {"Fn::GetAtt": [queue_id, "Arn"]}
+    sends = [s for s in policy_of(dev, CAPTURE) if "sqs:SendMessage" in as_list(s["Action"])]
+    assert sends and all(as_list(s["Resource"]) == [arn] for s in sends)
+
+
+def test_given_the_capture_function_then_it_reads_its_three_secrets_and_writes_outputs_and_checkpoints_only(
+    dev,
+) -> None:
     statements = policy_of(dev, CAPTURE)
     read = {
         resource["Ref"]
@@ -137,8 +148,12 @@ def test_given_the_capture_function_then_it_reads_its_three_secrets_and_writes_o
     assert read == expected
     s3 = {frozenset(a for a in as_list(s["Action"]) if a.startswith("s3:")): str(s["Resource"]) for s in statements}
     s3.pop(frozenset(), None)
-    assert list(s3) == [frozenset({"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"})]
-    assert "/outputs/*" in next(iter(s3.values()))
+    assert set(s3) == {
+        frozenset({"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}),
+        frozenset({"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}),
+    }
+    assert "/outputs/*" in s3[frozenset({"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"})]
+    assert "/checkpoints/*" in s3[frozenset({"s3:PutObject", "s3:GetObject", "s3:DeleteObject"})]
     queue_id = logical_id(dev, "AWS::SQS::Queue", "QueueCaptures")
     arn = {"Fn::GetAtt": [queue_id, "Arn"]}
     consumed = {a for s in statements if arn in as_list(s["Resource"]) for a in as_list(s["Action"])}
@@ -214,7 +229,8 @@ def test_given_publisher_security_groups_in_the_configuration_then_they_too_reac
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda env: env["settings"].update(CAPTURE_MAX_SECONDS=870), "CAPTURE_MAX_SECONDS=870"),
+        (lambda env: env["settings"].update(CAPTURE_MAX_SECONDS=86401), "CAPTURE_MAX_SECONDS=86401"),
+        (lambda env: env["functions"]["capture"].update(timeoutSeconds=100), "timeoutSeconds=100 leaves less"),
         (lambda env: env["functions"]["capture"].update(timeoutSeconds=901), "above Lambda's 900"),
         (lambda env: env["cache"].update(nodes=1, multiAz=True), "multiAz needs cache.nodes >= 2"),
     ],

@@ -126,8 +126,9 @@ def test_given_each_function_then_it_reads_the_settings_its_model_declares(dev) 
         "CAPTURE_MAX_SECONDS",
         "LEASE_SECONDS",
         "CAPTURE_PROCESSES",
+        "CAPTURE_QUEUE_URL",
     }
-    assert api["CAPTURE_MAX_SECONDS"] == capture["CAPTURE_MAX_SECONDS"] == "840"
+    assert api["CAPTURE_MAX_SECONDS"] == capture["CAPTURE_MAX_SECONDS"] == "86400"
     assert capture["MASK_LINK_ACROSS_CAPTURES"] == "false"
     for variables in (api, worker, sweeper, capture):
         assert variables["DATABASE_HOST"] == {"Fn::GetAtt": [proxy_id, "Endpoint"]}

@@ -51,14 +51,16 @@ def s3_grants(synth, handler: str) -> dict[str, set[str]]:
     return grants
 
 
-def test_given_the_worker_then_it_writes_outputs_and_only_reads_the_source_bucket(dev) -> None:
+def test_given_the_worker_then_it_writes_outputs_keeps_checkpoints_and_only_reads_the_source_bucket(dev) -> None:
     grants = s3_grants(dev, "worker.handler.lambda_handler")
     by_actions = {frozenset(v): k for k, v in grants.items()}
     write = by_actions[frozenset({"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"})]
     read = by_actions[frozenset({"s3:GetObject"})]
+    checkpoints = by_actions[frozenset({"s3:PutObject", "s3:GetObject", "s3:DeleteObject"})]
     assert "/outputs/*" in write
     assert "ad-observatory-images-dev/*" in read
-    assert len(grants) == 2
+    assert "/checkpoints/*" in checkpoints
+    assert len(grants) == 3
 
 
 def test_given_the_api_then_it_gets_and_deletes_outputs_only(dev) -> None:

@@ -47,7 +47,7 @@ def test_given_outputs_then_they_expire_after_export_expiration_days(dev) -> Non
     assert {"Id": "expire-outputs", "Prefix": "outputs/", "ExpirationInDays": 7, "Status": "Enabled"} in rules
     assert {
         "Id": "abort-incomplete-multipart-uploads",
-        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2},
         "Status": "Enabled",
     } in rules
 
@@ -78,7 +78,7 @@ def test_given_long_exports_then_their_checkpoints_expire_where_the_worker_keeps
                         {
                             "Id": "expire-checkpoints",
                             "Prefix": CHECKPOINTS_PREFIX,
-                            "ExpirationInDays": 2,
+                            "ExpirationInDays": 3,
                             "Status": "Enabled",
                         }
                     ]

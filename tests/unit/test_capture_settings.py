@@ -22,12 +22,12 @@ def test_a_capture_needs_a_masking_secret() -> None:
 def test_defaults_and_the_seeds_redis_address() -> None:
     settings = load(CaptureSettings, {**BASE, **SECRET})
     assert settings.redis_url == "redis://redis:6379"
-    assert settings.CAPTURE_MAX_SECONDS == 840 and settings.MASK_LINK_ACROSS_CAPTURES is False
+    assert settings.CAPTURE_MAX_SECONDS == 24 * 3600 and settings.MASK_LINK_ACROSS_CAPTURES is False
     assert "supi" in settings.mask_json_keys and "ueIpv4Addr" in settings.mask_json_keys
     tls = load(CaptureSettings, {**BASE, **SECRET, "REDIS_SVC": "rediss://cache:6379"})
     assert tls.redis_url == "rediss://cache:6379"
     with pytest.raises(ValidationError):
-        load(CaptureSettings, {**BASE, **SECRET, "CAPTURE_MAX_SECONDS": "900"})
+        load(CaptureSettings, {**BASE, **SECRET, "CAPTURE_MAX_SECONDS": str(24 * 3600 + 1)})
 
 
 def test_secrets_hold_the_value_itself_or_json() -> None:

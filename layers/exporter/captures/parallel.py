@@ -89,20 +89,27 @@ class CaptureRows(Protocol):
     def close(self) -> None: ...
 
 
-def capture_rows(masker: Masker, write: Callable[[bytes], Any], *, processes: int, start_method: str) -> CaptureRows:
-    """One process: rows written where they are read; more: formatted by ``processes - 1`` children."""
+def capture_rows(
+    masker: Masker, write: Callable[[bytes], Any], *, processes: int, start_method: str, header: bool = True
+) -> CaptureRows:
+    """One process: rows written where they are read; more: formatted by ``processes - 1`` children.
+
+    Without ``header``, the rows go on a CSV an earlier run started.
+    """
     if processes <= 1:
-        return InProcessRows(masker, write)
-    return ParallelRows(masker, write, workers=processes - 1, context=multiprocessing.get_context(start_method))
+        return InProcessRows(masker, write, header=header)
+    context = multiprocessing.get_context(start_method)
+    return ParallelRows(masker, write, workers=processes - 1, context=context, header=header)
 
 
 class InProcessRows:
     """The one-process path: every message masked and written where it is read."""
 
-    def __init__(self, masker: Masker, write: Callable[[bytes], Any]) -> None:
+    def __init__(self, masker: Masker, write: Callable[[bytes], Any], *, header: bool = True) -> None:
         self._masker = masker
         self._text = CsvText(write)
-        self._text.row(CSV_HEADER)
+        if header:
+            self._text.row(CSV_HEADER)
 
     def add(self, channel: bytes | str, data: bytes | str, received: float) -> None:
         self._text.row(capture_row(self._masker, channel, data, received))
@@ -198,6 +205,7 @@ class ParallelRows:
         batch_messages: int = BATCH_MESSAGES,
         batch_seconds: float = BATCH_SECONDS,
         in_flight: int = IN_FLIGHT,
+        header: bool = True,
     ) -> None:
         self._write, self._batch_messages, self._batch_seconds = write, batch_messages, batch_seconds
         self._in_flight = in_flight
@@ -215,7 +223,8 @@ class ParallelRows:
         self._batch: list[Message] = []
         self._batch_since = 0.0
         self._collect_at = 0.0
-        write(csv_text([CSV_HEADER]))
+        if header:
+            write(csv_text([CSV_HEADER]))
 
     @property
     def pids(self) -> list[int | None]:

@@ -6,21 +6,24 @@ lasts ``duration_seconds``. Rows go through a small text buffer into the output,
 does not grow with the number of messages. A capture is never retried (its window is
 gone): rows are created with ``max_retries = 0``, so a run that dies is failed by the
 sweeper when its lease lapses. A Redis disconnect inside the window is survived: the run
-resubscribes with backoff and records the gap it could not see.
+resubscribes with backoff and records the gap it could not see. A window longer than one
+run is handed over: the run checkpoints (the upload stays open, the window's account is
+stored) and a next run goes on writing the same CSV; the time between the two is a gap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import redis
 from aws_lambda_powertools import Logger
 
-from ..jobs.kind import Artefact, JobRun
+from ..jobs.kind import Artefact, Continuing, JobRun
 from .masking import Masker
 from .model import CaptureParameters
 from .parallel import CaptureRows, capture_rows
@@ -43,12 +46,21 @@ class Window:
     gaps_count: int = 0
     subscribed_once: bool = False
     open_since: float | None = None  # Redis is away right now, since then
+    handovers: int = 0  # runs after the first: each hand-over is one of the gaps
+    handed_over_at: float | None = None  # the last run stopped reading then; the next run is not reading yet
 
     def gap(self, start: float, end: float) -> None:
         self.open_since = None
         self.gaps_count += 1
         if len(self.gaps) < MAX_GAPS_LISTED:
             self.gaps.append({"start": rfc3339_ms(start), "end": rfc3339_ms(end)})
+
+    def state(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, state: dict[str, Any]) -> Window:
+        return cls(**state)
 
     def details(self, parameters: CaptureParameters) -> dict[str, Any]:
         gaps: list[dict[str, str | None]] = [dict(g) for g in self.gaps]
@@ -70,7 +82,11 @@ class Window:
             return None
         listed = ", ".join(f"{g['start']} to {g['end']}" for g in self.gaps[:3])
         more = f" and {self.gaps_count - 3} more" if self.gaps_count > 3 else ""
-        return f"Redis disconnected {self.gaps_count} time(s); messages in these gaps were not captured: {listed}{more}"
+        disconnects = self.gaps_count - self.handovers
+        causes = [f"Redis disconnected {disconnects} time(s)"] if disconnects else []
+        if self.handovers:
+            causes.append(f"the capture went on in {self.handovers} next run(s)")
+        return f"{' and '.join(causes)}; messages in these gaps were not captured: {listed}{more}"
 
 
 @dataclass
@@ -85,17 +101,23 @@ class CaptureRun:
     processes: int = 1  # CAPTURE_PROCESSES: more than one formats rows in processes - 1 children
     start_method: str = "fork"
 
-    def __call__(self, run: JobRun) -> Artefact:
+    def __call__(self, run: JobRun) -> Artefact | Continuing:
         parameters = run.export.parameters
         assert isinstance(parameters, CaptureParameters)
         if parameters.duration_seconds > self.max_seconds:
             raise ValueError(
                 f"the window of {parameters.duration_seconds} s is longer than CAPTURE_MAX_SECONDS ({self.max_seconds})"
             )
-        logger.info("capture window starts", extra={"duration_seconds": parameters.duration_seconds})
-        window = self._record(run, parameters)
+        resumed = Window.of(run.resumed["window"]) if run.resumed else None
+        logger.info(
+            "capture window goes on" if resumed else "capture window starts",
+            extra={"duration_seconds": parameters.duration_seconds},
+        )
+        window = self._record(run, parameters, resumed)
         if not window.subscribed_once:
             raise ConnectionError("could not subscribe to Redis at any time during the window")
+        if window.handed_over_at is not None:
+            return run.suspend({"window": window.state()}, rows=window.rows)
         return Artefact(
             rows=window.rows,
             details=window.details(parameters),
@@ -103,27 +125,60 @@ class CaptureRun:
             log={"gaps": window.gaps_count},
         )
 
-    def _record(self, run: JobRun, parameters: CaptureParameters) -> Window:
-        """Subscribe for the window and write its rows into the output; the window's account."""
+    def _record(self, run: JobRun, parameters: CaptureParameters, resumed: Window | None) -> Window:
+        """Subscribe for the window (or this run's share of it) and write its rows into the output; the
+        window's account, with ``handed_over_at`` set when a next run is to go on."""
         masker = self.masker.for_capture(str(run.export.export_id), link_across_captures=self.link_across_captures)
         started = time.time()
-        end_monotonic = time.monotonic() + parameters.duration_seconds
-        window = Window(start=started, end=started + parameters.duration_seconds)
+        window = resumed or Window(start=started, end=started + parameters.duration_seconds)
+        window_end = time.monotonic() + max(0.0, window.end - started)
+        run_end = _run_end(run, window_end)
         beat = _GapReporter(run, window, parameters)
         subscription = Subscription(self.redis, parameters.channel, self.subscription)
-        rows = capture_rows(masker, run.output.write, processes=self.processes, start_method=self.start_method)
+        rows = capture_rows(
+            masker, run.output.write, processes=self.processes, start_method=self.start_method, header=not resumed
+        )
         with closing(rows):
             try:
-                window.open_since = started  # until the first subscription is confirmed
-                window.subscribed_once = subscription.reopen(end_monotonic, while_waiting=beat)
-                window.open_since = None
-                if subscription.failures:  # the start of the window was not seen
-                    window.gap(started, min(time.time(), window.end))
-                self._read(subscription, rows, window, end_monotonic, beat)
+                if self._subscribe(subscription, window, run_end, beat):
+                    self._read(subscription, rows, window, run_end, beat)
+                if run_end < window_end:  # the run's time ended before the window's: a next run goes on
+                    self._hand_over(subscription, rows, window)
             finally:
                 subscription.close()
             rows.finish()
+        if run_end >= window_end and window.open_since is not None and window.subscribed_once:
+            window.gap(window.open_since, window.end)  # unreachable until the window ended
         return window
+
+    @staticmethod
+    def _hand_over(subscription: Subscription, rows: CaptureRows, window: Window) -> None:
+        """What the connection already holds goes in; from then until the next run reads is a gap."""
+        if window.open_since is None and subscription.pubsub is not None:
+            with contextlib.suppress(*CONNECTION_ERRORS):
+                while (reply := subscription.pubsub.get_message(timeout=0)) is not None:
+                    if reply["type"] == "pmessage":
+                        rows.add(reply["channel"], reply["data"], time.time())
+                        window.rows += 1
+        window.handed_over_at = window.open_since or time.time()
+        window.open_since = None
+
+    @staticmethod
+    def _subscribe(subscription: Subscription, window: Window, run_end: float, beat: _GapReporter) -> bool:
+        """The run's first subscription (False: the run's time ended first); the start of the window it did
+        not see, or the hand-over, is a gap."""
+        unseen_since = window.handed_over_at or time.time()
+        handover, window.handed_over_at = window.handed_over_at is not None, None
+        window.handovers += handover  # its gap is the hand-over's, however long Redis then keeps it open
+        window.open_since = unseen_since  # until the subscription is confirmed
+        subscribed = subscription.reopen(run_end, while_waiting=beat)
+        window.subscribed_once = window.subscribed_once or subscribed
+        if not subscribed:
+            return False  # the gap stays open
+        window.open_since = None
+        if handover or subscription.failures:  # the hand-over, or the start of the window, was not seen
+            window.gap(unseen_since, min(time.time(), window.end))
+        return True
 
     def _read(
         self, subscription: Subscription, rows: CaptureRows, window: Window, end_monotonic: float, beat: _GapReporter
@@ -156,6 +211,12 @@ class CaptureRun:
         beat(force=True)
         subscription.reopen(end_monotonic, while_waiting=beat)
         window.gap(gap_start, min(time.time(), window.end))
+
+
+def _run_end(run: JobRun, window_end: float) -> float:
+    """When this run stops reading (monotonic): the window's end, or sooner when the run's time is shorter."""
+    left = run.time_left()
+    return window_end if left is None else min(window_end, time.monotonic() + max(0.0, left))
 
 
 class _GapReporter:

@@ -52,7 +52,10 @@ class CaptureStatus(BaseModel):
     duration: int = Field(description="The window, in seconds")
     rows: int = Field(description="Messages captured so far")
     message: str | None = None
-    gaps: list[Gap] = Field(default_factory=list, description="Redis disconnects inside the window")
+    gaps: list[Gap] = Field(
+        default_factory=list,
+        description="What the capture could not see: Redis disconnects, and hand-overs from one run to the next",
+    )
     created_at: datetime
     started_at: datetime | None = None
     completed_at: datetime | None = None
@@ -63,9 +66,9 @@ def remaining_seconds(export: Export, now: datetime) -> int:
     """Whole seconds left in the window: the full duration until the capture Lambda starts it."""
     parameters = export.parameters
     assert isinstance(parameters, CaptureParameters)
-    if export.status is Status.PENDING or export.started_at is None:
+    if export.started_at is None:
         return parameters.duration_seconds if export.status is Status.PENDING else 0
-    if export.status is not Status.PROCESSING:
+    if export.status not in (Status.PROCESSING, Status.PENDING):  # pending once started: between two runs
         return 0
     left = (export.started_at - now).total_seconds() + parameters.duration_seconds
     return max(0, min(parameters.duration_seconds, math.ceil(left)))

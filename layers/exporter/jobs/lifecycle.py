@@ -323,7 +323,10 @@ def _write(
         content_disposition=f'attachment; filename="{output.filename(export)}"',
         resumed=resumed,
     )
+    # Without a queue no next run can be started: such a run has no time to checkpoint by.
     clock = _Clock(config.checkpoint_reserve_seconds, config.run_seconds)
+    if ports.queue is None:
+        clock = _Clock(0.0, None, remaining=None)
     heartbeat = LeaseHeartbeat(ports.jobs, export, owner, config)
     try:
         run = _Run(export, heartbeat, sink, config.expiration_days, ports.jobs, owner, checkpoints, clock)
