@@ -17,6 +17,7 @@ import pytest
 
 import exporter.captures.masking as masking
 from exporter.captures.masking import Masker
+from exporter.captures.rows import rfc3339_ms
 
 KEY = b"k" * 32
 PSEUDONYM = re.compile(r"anon-[0-9a-f]{16}")
@@ -146,3 +147,16 @@ def test_pseudonyms_stay_the_same_when_the_caches_start_over(monkeypatch: pytest
         again = small.mask_json({"supi": identity, "note": f"UE {identity} at 10.0.{n}.1"})
         assert again == first[n] == fresh.mask_json({"supi": identity, "note": f"UE {identity} at 10.0.{n}.1"})
         assert PSEUDONYM.fullmatch(again["supi"])
+
+
+@pytest.mark.parametrize(
+    ("epoch", "text"),
+    [
+        (0.5, "1970-01-01T00:00:00.500Z"),
+        (0.0019994, "1970-01-01T00:00:00.001Z"),  # milliseconds are cut, not rounded
+        (1.9999996, "1970-01-01T00:00:02.000Z"),  # to the microsecond first, as the clock reads
+        (1e9 + 0.123, "2001-09-09T01:46:40.123Z"),
+    ],
+)
+def test_a_row_is_stamped_in_utc_to_the_millisecond(epoch: float, text: str) -> None:
+    assert rfc3339_ms(epoch) == text

@@ -16,9 +16,8 @@ USER_KEYS = ("supi", "gpsi", "pei", "imsi", "msisdn", "externalId", "imei", "ueI
 
 
 def rfc3339_ms(epoch_seconds: float) -> str:
-    """``2026-11-22T10:00:00.123Z``."""
-    moment = datetime.fromtimestamp(epoch_seconds, UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+    """``2026-11-22T10:00:00.123Z`` (milliseconds truncated; one call per captured message)."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def _text(value: bytes | str) -> str:
