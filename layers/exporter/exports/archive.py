@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..output.cells import CsvText, csv_cell, neutralise, to_json
+from ..output.cells import CsvText, csv_cell, csv_line, neutralise, to_json
 from ..output.spool import DeflatedSpool
 from ..output.zipstream import ZipStream
 from .fields import projector
@@ -97,7 +97,7 @@ class CsvTable:
 
     def add(self, values: Iterable[Any]) -> None:
         self.rows += 1
-        self._text.row([csv_cell(v) for v in values])
+        self._text.line(csv_line(values))
 
     def finish(self) -> None:
         self._text.flush()
