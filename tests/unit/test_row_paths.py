@@ -110,3 +110,24 @@ def test_the_csv_table_of_hostile_rows_reads_back_as_the_cells(tmp_path: Any) ->
     text = zipfile.ZipFile(io.BytesIO(sink.getvalue())).read("all_data.csv").decode("utf-8")
     assert text == expected
     assert list(csv.reader(io.StringIO(text, newline="")))[3][2] == "'-2"
+
+
+def test_entries_of_mixed_name_lengths_and_methods_read_back_with_their_crcs() -> None:
+    # GIVEN entries whose names differ in length and script, stored and deflated, around a streamed one
+    sink = io.BytesIO()
+    zip_ = ZipStream(sink)
+    entries = {f"ads/{'x' * n}/data.json": bytes([n]) * (n * 97) for n in range(1, 40, 3)}
+    entries["ads/ünïcødé-日本/data.json"] = "é".encode() * 3000
+    for number, (name, data) in enumerate(entries.items()):
+        zip_.write_bytes(name, data, compress=number % 2 == 0)
+    with zip_.open("all_data.csv") as entry:
+        entry.write(b"a,b\r\n" * 1000)
+    zip_.write_bytes("ads/after/data.json", b"{}", compress=False)
+    zip_.close()
+
+    # THEN an unzip tool finds every entry, its bytes and a matching CRC
+    archive = zipfile.ZipFile(io.BytesIO(sink.getvalue()))
+    assert archive.testzip() is None
+    assert {name: archive.read(name) for name in entries} == entries
+    assert archive.read("all_data.csv") == b"a,b\r\n" * 1000
+    assert archive.namelist()[-1] == "ads/after/data.json"

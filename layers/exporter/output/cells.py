@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Every prefix is one character: a text starts with one when its first character is in this set.
+_FORMULA_FIRST = frozenset(FORMULA_PREFIXES)
 FLUSH_BYTES = 256 * 1024
 
 
@@ -69,7 +71,7 @@ def csv_line(values: Iterable[Any]) -> str:
     for value in values:
         kind = type(value)
         if kind is str:
-            cells.append("'" + value if value.startswith(FORMULA_PREFIXES) else value)
+            cells.append("'" + value if value[:1] in _FORMULA_FIRST else value)
         elif kind is int or kind is float:
             cells.append(repr(value))
         else:
