@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
-from ..output.cells import CsvText, csv_cell, neutralise, to_json
+from ..output.cells import CsvText, csv_cell, csv_line, neutralise, to_json
 from ..output.spool import DeflatedSpool
 from ..output.zipstream import ZipStream
 from .fields import projector
@@ -109,7 +109,7 @@ class CsvTable:
 
     def add(self, values: Iterable[Any]) -> None:
         self.rows += 1
-        self._text.row([csv_cell(v) for v in values])
+        self._text.line(csv_line(values))
 
     def boundary(self) -> None:
         """A point the table can stop at and go on from in another run; the bytes are the same either way."""

@@ -111,9 +111,51 @@ def project(document: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:
 
 
 def projector(paths: Sequence[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """``project`` for a fixed list of paths, compiled once per export."""
+    """``project`` for a fixed list of paths, compiled once per export.
+
+    The common document (nested objects all the way, every key there) is projected by one
+    function that indexes straight through for every path at once; anything else on the
+    way (a list, a scalar, a missing key) falls back to the path-by-path getters, which
+    give what :func:`extract` gives.
+    """
     getters = [(path, getter(path)) for path in paths]
-    return lambda document: {path: get(document) for path, get in getters}
+
+    def by_path(document: dict[str, Any]) -> dict[str, Any]:
+        return {path: get(document) for path, get in getters}
+
+    return _indexing(paths, by_path)
+
+
+def _indexing(
+    paths: Sequence[str], fallback: Callable[[dict[str, Any]], dict[str, Any]]
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """One function ``{path: document[k1][k2]..., ...}`` for the paths, with ``fallback`` on any miss.
+
+    The source holds only generated names; the paths and keys are bound as arguments, so
+    no text of a path is ever compiled.
+    """
+    bound: dict[str, Any] = {"fallback": fallback}
+    members = []
+    for i, path in enumerate(paths):
+        bound[f"p{i}"] = path
+        reads = []
+        for j, key in enumerate(path.split(".")):
+            bound[f"k{i}_{j}"] = key
+            reads.append(f"[k{i}_{j}]")
+        members.append(f"p{i}: document{''.join(reads)}")
+    source = (
+        f"def bind({', '.join(bound)}):\n"
+        f"    def project(document):\n"
+        f"        try:\n"
+        f"            return {{{', '.join(members)}}}\n"
+        f"        except (KeyError, TypeError, IndexError):\n"
+        f"            return fallback(document)\n"
+        f"    return project\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<projector>", "exec"), namespace)  # noqa: S102 - generated names only
+    project: Callable[[dict[str, Any]], dict[str, Any]] = namespace["bind"](**bound)
+    return project
 
 
 def pruned_document(paths: Sequence[str], column: str = "rdo") -> str:

@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Every prefix is one character: a text starts with one when its first character is in this set.
+_FORMULA_FIRST = frozenset(FORMULA_PREFIXES)
 FLUSH_BYTES = 256 * 1024
 
 
@@ -58,6 +60,34 @@ _PLAIN: dict[type, Callable[[Any], str]] = {
 }
 
 
+def csv_line(values: Iterable[Any]) -> str:
+    """One CSV line of ``csv_cell`` cells, ``\\r\\n`` ended: the text ``csv.writer`` writes for them.
+
+    Most lines need no quoting, so their cells are joined as they are; a line where a cell
+    holds a comma, a quote or a line break (or a lone empty cell) goes through ``csv.writer``.
+    Text and numbers, the common cells, are formatted here; the rest by :func:`csv_cell`.
+    """
+    cells: list[str] = []
+    for value in values:
+        kind = type(value)
+        if kind is str:
+            cells.append("'" + value if value[:1] in _FORMULA_FIRST else value)
+        elif kind is int or kind is float:
+            cells.append(repr(value))
+        else:
+            cells.append(csv_cell(value))
+    line = ",".join(cells)
+    if line and line.count(",") == len(cells) - 1 and '"' not in line and "\r" not in line and "\n" not in line:
+        return line + "\r\n"
+    return _quoted_line(cells)
+
+
+def _quoted_line(cells: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()
+
+
 class CsvText:
     """CSV rows (``\\r\\n`` line ends) into ``write`` as UTF-8, a chunk at a time."""
 
@@ -69,6 +99,14 @@ class CsvText:
     def row(self, cells: Iterable[str]) -> bool:
         """Add one row; True when the buffer was handed on."""
         self._writer.writerow(cells)
+        if self._buffer.tell() < self._flush_bytes:
+            return False
+        self.flush()
+        return True
+
+    def line(self, text: str) -> bool:
+        """Add one line already in CSV form (from :func:`csv_line`); True when the buffer was handed on."""
+        self._buffer.write(text)
         if self._buffer.tell() < self._flush_bytes:
             return False
         self.flush()

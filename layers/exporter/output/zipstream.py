@@ -18,9 +18,7 @@ from contextlib import contextmanager
 from typing import IO, Any, Protocol
 
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
-_CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
 _ZIP64_EXTRA_LOCAL = struct.Struct("<HHQQ")
-_ZIP64_EXTRA_CENTRAL = struct.Struct("<HHQQQ")
 _DATA_DESCRIPTOR64 = struct.Struct("<IIQQ")
 _ZIP64_END = struct.Struct("<IQHHIIQQQQ")
 _ZIP64_LOCATOR = struct.Struct("<IIQI")
@@ -58,6 +56,30 @@ def _dos_time(epoch: float) -> tuple[int, int]:
     return (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2), ((t.tm_year - 1980) << 9) | (
         t.tm_mon << 5
     ) | t.tm_mday
+
+
+class _Framing:
+    """The local header and central record of one kind of entry, each packed in one call.
+
+    The fields every entry of the kind shares (signature, versions, flags, method, time,
+    date) are packed once, as a prefix; a kind is its flags, method and name length, so
+    the name is packed with the fields around it.
+    """
+
+    def __init__(self, flags: int, method: int, length: int, dos_time: int, dos_date: int) -> None:
+        self.local_prefix = struct.pack("<IHHHHH", 0x04034B50, _VERSION, flags, method, dos_time, dos_date)
+        self.central_prefix = struct.pack(
+            "<IHHHHHH", 0x02014B50, (3 << 8) | _VERSION, _VERSION, flags, method, dos_time, dos_date
+        )
+        # the local header from the CRC on, the name and the ZIP64 extra with the sizes
+        self.local = struct.Struct(f"<14sIIIHH{length}sHHQQ").pack
+        # the central record from the CRC on, the fixed middle, the name and the ZIP64 extra with the offset
+        self.central = struct.Struct(f"<16sIIIH16s{length}sHHQQQ").pack
+
+
+# A central record's fields between the name length and the name: extra length (28), comment
+# length, disk, internal attributes, external attributes (a regular file, rw-r--r--), offset (in the extra).
+_CENTRAL_MIDDLE = struct.pack("<HHHHII", 28, 0, 0, 0, 0o100644 << 16, _MAX32)
 
 
 class _Entry:
@@ -113,6 +135,12 @@ class ZipStream:
         self._pending_bytes = 0
         self._open = False
         self._closed = False
+        self._framings: dict[tuple[int, int, int], _Framing] = {}  # by (flags, method, name length)
+
+    def _new_framing(self, flags: int, method: int, length: int) -> _Framing:
+        """The framing of a kind of entry met for the first time, kept for the next ones."""
+        framing = self._framings[flags, method, length] = _Framing(flags, method, length, self._time, self._date)
+        return framing
 
     @property
     def bytes_written(self) -> int:
@@ -146,29 +174,22 @@ class ZipStream:
         )
 
     def _record(self, name: bytes, flags: int, method: int, crc: int, compressed: int, size: int, offset: int) -> None:
-        extra = _ZIP64_EXTRA_CENTRAL.pack(0x0001, 24, size, compressed, offset)
+        framing = self._framings.get((flags, method, len(name))) or self._new_framing(flags, method, len(name))
         self._central_buffer.append(
-            _CENTRAL_HEADER.pack(
-                0x02014B50,
-                (3 << 8) | _VERSION,
-                _VERSION,
-                flags,
-                method,
-                self._time,
-                self._date,
+            framing.central(
+                framing.central_prefix,
                 crc,
                 _MAX32,
                 _MAX32,
                 len(name),
-                len(extra),
-                0,
-                0,
-                0,
-                0o100644 << 16,
-                _MAX32,
+                _CENTRAL_MIDDLE,
+                name,
+                1,
+                24,
+                size,
+                compressed,
+                offset,
             )
-            + name
-            + extra
         )
         self._central_buffered += 1
         if self._central_buffered >= _CENTRAL_BATCH:
@@ -190,12 +211,13 @@ class ZipStream:
         else:
             payload, method = data, _STORED
         offset = self._offset
-        extra = _ZIP64_EXTRA_LOCAL.pack(0x0001, 16, len(data), len(payload))
-        header = _LOCAL_HEADER.pack(
-            0x04034B50, _VERSION, _FLAG_UTF8, method, self._time, self._date, crc, _MAX32, _MAX32, len(encoded), 20
+        length = len(encoded)
+        framing = self._framings.get((_FLAG_UTF8, method, length)) or self._new_framing(_FLAG_UTF8, method, length)
+        size, stored = len(data), len(payload)
+        self._emit(
+            framing.local(framing.local_prefix, crc, _MAX32, _MAX32, length, 20, encoded, 1, 16, size, stored) + payload
         )
-        self._emit(b"".join((header, encoded, extra, payload)))
-        self._record(encoded, _FLAG_UTF8, method, crc, len(payload), len(data), offset)
+        self._record(encoded, _FLAG_UTF8, method, crc, stored, size, offset)
 
     def write_deflated(self, name: str, entry: Deflated) -> None:
         """Add an entry deflated beforehand (spooled while other entries were written).
