@@ -8,7 +8,7 @@ from aws_cdk import Annotations, CfnOutput, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from exporter.jobs.lifecycle import CHECKPOINTS_PREFIX
+from exporter.jobs.checkpoints import CHECKPOINTS_PREFIX
 from infra.api import Api
 from infra.applications import Applications
 from infra.cache import Cache
@@ -134,6 +134,7 @@ class ExportServiceStack(Stack):
         jobs.capture_queue.grant_send_messages(api_function)
         schedules.grant_manage(api_function)
         store.grant_serve_outputs(api_function)
+        store.grant_abandon_checkpoints(api_function)
         for writer in (worker.function, capture.function):
             store.grant_write_outputs(writer)
             store.grant_keep_checkpoints(writer)
@@ -208,7 +209,7 @@ class ExportServiceStack(Stack):
                 "generated per job, so they can only be named by prefix.",
             )
         checkpoints = finding_resource(self, store.bucket.arn_for_objects(f"{CHECKPOINTS_PREFIX}*"))
-        for fn in (worker.function, capture.function):
+        for fn in (api_function, worker.function, capture.function):
             acknowledge(
                 fn,
                 id=f"AwsSolutions-IAM5[{checkpoints}]",

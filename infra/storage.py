@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from exporter.jobs.lifecycle import CHECKPOINTS_PREFIX
+from exporter.jobs.checkpoints import CHECKPOINTS_PREFIX
 from infra.config import EnvConfig
 from infra.nag import acknowledge
 
@@ -101,6 +101,19 @@ class ExportStore(Construct):
             grantee=grantee,
             actions=["s3:GetObject", "s3:DeleteObject"],
             resource_arns=[self.bucket.arn_for_objects(f"{OUTPUTS_PREFIX}*")],
+        )
+
+    def grant_abandon_checkpoints(self, grantee: iam.IGrantable) -> None:
+        """Abort the upload and delete what a job kept when it is deleted between two runs (the api)."""
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:AbortMultipartUpload"],
+            resource_arns=[self.bucket.arn_for_objects(f"{OUTPUTS_PREFIX}*")],
+        )
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:DeleteObject"],
+            resource_arns=[self.bucket.arn_for_objects(f"{CHECKPOINTS_PREFIX}*")],
         )
 
     def grant_keep_checkpoints(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -29,7 +29,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from exporter.jobs.lifecycle import CHECKPOINTS_PREFIX
+from exporter.jobs.checkpoints import CHECKPOINTS_PREFIX
 
 log = logging.getLogger("local.supervisor")
 

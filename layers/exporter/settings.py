@@ -119,7 +119,7 @@ class WorkerSettings(ExportStoreSettings, NotifySettings):
     # A query export longer than one run checkpoints at a boundary every CHECKPOINT_EVERY_ROWS rows, once
     # less than CHECKPOINT_RESERVE_SECONDS (plus one more stretch of rows) is left of the invocation, or
     # of RUN_SECONDS when that is set; the next run goes on from there.
-    CHECKPOINT_EVERY_ROWS: int = Field(default=100_000, ge=100, le=10_000_000)
+    CHECKPOINT_EVERY_ROWS: int = Field(default=10_000, ge=100, le=10_000_000)
     CHECKPOINT_RESERVE_SECONDS: float = Field(default=60.0, ge=0, le=600)
     RUN_SECONDS: float | None = Field(default=None, gt=0, le=900)
 

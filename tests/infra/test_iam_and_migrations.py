@@ -63,10 +63,18 @@ def test_given_the_worker_then_it_writes_outputs_keeps_checkpoints_and_only_read
     assert len(grants) == 3
 
 
-def test_given_the_api_then_it_gets_and_deletes_outputs_only(dev) -> None:
-    grants = s3_grants(dev, "api.handler.lambda_handler")
-    assert list(grants.values()) == [{"s3:GetObject", "s3:DeleteObject"}]
-    assert "/outputs/*" in next(iter(grants))
+def test_given_the_api_then_it_serves_and_deletes_outputs_and_a_deleted_jobs_checkpoint_only(dev) -> None:
+    by_prefix: dict[str, set[str]] = {}
+    for statement in policy_of(dev, "api.handler.lambda_handler"):
+        actions = {a for a in as_list(statement["Action"]) if a.startswith("s3:")}
+        resource = str(statement["Resource"])
+        prefix = next((p for p in ("/outputs/*", "/checkpoints/*") if p in resource), resource)
+        if actions:
+            by_prefix.setdefault(prefix, set()).update(actions)
+    assert by_prefix == {
+        "/outputs/*": {"s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"},
+        "/checkpoints/*": {"s3:DeleteObject"},
+    }
 
 
 def test_given_the_sweeper_then_it_consumes_the_dlq_and_sends_to_the_job_queue(dev) -> None:

@@ -67,7 +67,7 @@ def test_given_dev_then_buckets_are_destroyed_and_given_prod_then_retained(dev, 
 
 
 def test_given_long_exports_then_their_checkpoints_expire_where_the_worker_keeps_them(dev) -> None:
-    from exporter.jobs.lifecycle import CHECKPOINTS_PREFIX
+    from exporter.jobs.checkpoints import CHECKPOINTS_PREFIX
 
     dev.template.has_resource_properties(
         "AWS::S3::Bucket",

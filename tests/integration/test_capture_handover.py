@@ -145,3 +145,42 @@ def test_without_a_queue_for_a_next_run_a_capture_keeps_its_whole_window_in_one_
     status = api("GET", "/captures/status", query={"id": capture_id}).body
     assert (status["status"], status["gaps"], status["message"]) == ("COMPLETED", [], None)
     assert capture_queue.take() == []
+
+
+def test_a_run_lost_after_a_hand_over_is_gone_on_from_not_failed(
+    api, capture_queue, run_capture, redis_server, short_runs, db, capture_env
+) -> None:
+    from tests.support import context
+    from worker.sweeper import lambda_handler as sweeper
+
+    # GIVEN a 3 s capture whose first run handed over, and whose next run then died without a trace
+    capture_id = api("POST", "/captures", body={"duration": "3s"}).body["id"]
+    (first,) = capture_queue.take()
+    assert run_capture(first) == {"batchItemFailures": []}
+    (next_run,) = capture_queue.take()
+    with db.cursor() as cur:
+        cur.execute(
+            "UPDATE exports SET status = 'processing', lease_owner = 'lost', "
+            "lease_expires_at = now() - interval '1 second', updated_at = now() - interval '1 hour' "
+            "WHERE export_id = %s",
+            (capture_id,),
+        )
+
+    # WHEN the sweeper runs (its stale-pending resend included)
+    sweeper({}, context())
+
+    # THEN the capture waits, pending with the same attempt, for its message to come back
+    row = api("GET", f"/exports/{capture_id}").body
+    assert (row["status"], row["attempt"]) == ("pending", 1), row
+    assert row["message"] == "a run stopped responding; going on from its last checkpoint"
+    with db.cursor() as cur:
+        cur.execute("UPDATE exports SET updated_at = now() - interval '1 hour' WHERE export_id = %s", (capture_id,))
+    sweeper({}, context())
+    assert api("GET", f"/exports/{capture_id}").body["status"] == "pending"
+    assert capture_queue.take() == []
+
+    # AND when the message comes back, the capture goes on from its checkpoint to the window's end
+    assert runs_of_the_capture(capture_queue, run_capture, next_run, deadline=time.monotonic() + 60) >= 1
+    status = api("GET", "/captures/status", query={"id": capture_id}).body
+    assert status["status"] == "COMPLETED", status
+    assert "the capture went on in" in status["message"] and "Redis disconnected" not in status["message"]

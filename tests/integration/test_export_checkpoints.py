@@ -191,3 +191,23 @@ def test_a_worker_killed_right_after_a_checkpoint_is_gone_on_from_by_the_redeliv
     same_archive(archive_bytes(api, export_id), uninterrupted)
     assert checkpoint_objects(s3, service_env) == []
     assert open_uploads(s3, service_env) == []
+
+
+def test_an_export_deleted_between_its_runs_leaves_no_upload_and_nothing_kept(
+    api, s3, service_env, jobs_queue, run_worker, observations, monkeypatch
+) -> None:
+    # GIVEN an export that stopped at its first boundary and waits for its next run
+    configure(monkeypatch, CHECKPOINT_EVERY_ROWS=str(EVERY), RUN_SECONDS="0.001", CHECKPOINT_RESERVE_SECONDS="0")
+    export_id = export(api)
+    (first,) = jobs_queue.take()
+    assert run_worker(first)["batchItemFailures"] == []
+    assert checkpoint_objects(s3, service_env) and open_uploads(s3, service_env)
+
+    # WHEN alice deletes it
+    assert api("DELETE", f"/exports/{export_id}").status == 204
+
+    # THEN its upload is aborted and what its checkpoint kept is gone; its next message claims nothing
+    assert checkpoint_objects(s3, service_env) == []
+    assert open_uploads(s3, service_env) == []
+    assert runs_until_done(jobs_queue, run_worker) == 1
+    assert open_uploads(s3, service_env) == []

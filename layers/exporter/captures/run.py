@@ -33,6 +33,8 @@ from .subscription import CONNECTION_ERRORS, Subscription, SubscriptionConfig
 logger = Logger(child=True)
 
 MAX_GAPS_LISTED = 100
+# At a hand-over, what the connection already holds is read for at most this long (of the 60 s reserve).
+HAND_OVER_DRAIN_SECONDS = 5.0
 
 
 @dataclass
@@ -46,12 +48,14 @@ class Window:
     gaps_count: int = 0
     subscribed_once: bool = False
     open_since: float | None = None  # Redis is away right now, since then
-    handovers: int = 0  # runs after the first: each hand-over is one of the gaps
+    handovers: int = 0  # the gaps that were hand-overs from one run to the next
     handed_over_at: float | None = None  # the last run stopped reading then; the next run is not reading yet
+    handing_over: bool = False  # the gap now open is a hand-over's
 
-    def gap(self, start: float, end: float) -> None:
+    def gap(self, start: float, end: float, *, handover: bool = False) -> None:
         self.open_since = None
         self.gaps_count += 1
+        self.handovers += handover
         if len(self.gaps) < MAX_GAPS_LISTED:
             self.gaps.append({"start": rfc3339_ms(start), "end": rfc3339_ms(end)})
 
@@ -76,6 +80,8 @@ class Window:
         }
 
     def message(self) -> str | None:
+        if self.open_since is not None and self.handing_over:
+            return f"the capture goes on in a next run; nothing is captured since {rfc3339_ms(self.open_since)}"
         if self.open_since is not None:
             return f"Redis is unreachable since {rfc3339_ms(self.open_since)}; reconnecting"
         if not self.gaps_count:
@@ -114,10 +120,10 @@ class CaptureRun:
             extra={"duration_seconds": parameters.duration_seconds},
         )
         window = self._record(run, parameters, resumed)
+        if window.handed_over_at is not None:  # the window goes on, whether this run could subscribe or not
+            return run.suspend({"window": window.state()}, rows=window.rows)
         if not window.subscribed_once:
             raise ConnectionError("could not subscribe to Redis at any time during the window")
-        if window.handed_over_at is not None:
-            return run.suspend({"window": window.state()}, rows=window.rows)
         return Artefact(
             rows=window.rows,
             details=window.details(parameters),
@@ -148,19 +154,29 @@ class CaptureRun:
                 subscription.close()
             rows.finish()
         if run_end >= window_end and window.open_since is not None and window.subscribed_once:
-            window.gap(window.open_since, window.end)  # unreachable until the window ended
+            # unseen until the window ended: Redis away, or the hand-over to this run
+            window.gap(window.open_since, window.end, handover=window.handing_over)
+            window.handing_over = False
         return window
 
     @staticmethod
     def _hand_over(subscription: Subscription, rows: CaptureRows, window: Window) -> None:
-        """What the connection already holds goes in; from then until the next run reads is a gap."""
+        """What the connection already holds goes in, for a few seconds at most (a channel busier than the
+        capture would never let it end); from the last message read until the next run reads is a gap."""
+        last = time.time()
         if window.open_since is None and subscription.pubsub is not None:
+            deadline = time.monotonic() + HAND_OVER_DRAIN_SECONDS
             with contextlib.suppress(*CONNECTION_ERRORS):
-                while (reply := subscription.pubsub.get_message(timeout=0)) is not None:
+                while time.monotonic() < deadline:
+                    reply = subscription.pubsub.get_message(timeout=0)
+                    last = time.time()
+                    if reply is None:
+                        break
                     if reply["type"] == "pmessage":
-                        rows.add(reply["channel"], reply["data"], time.time())
+                        rows.add(reply["channel"], reply["data"], last)
                         window.rows += 1
-        window.handed_over_at = window.open_since or time.time()
+        window.handed_over_at = window.open_since or last
+        window.handing_over = True
         window.open_since = None
 
     @staticmethod
@@ -168,16 +184,16 @@ class CaptureRun:
         """The run's first subscription (False: the run's time ended first); the start of the window it did
         not see, or the hand-over, is a gap."""
         unseen_since = window.handed_over_at or time.time()
-        handover, window.handed_over_at = window.handed_over_at is not None, None
-        window.handovers += handover  # its gap is the hand-over's, however long Redis then keeps it open
+        window.handed_over_at = None
         window.open_since = unseen_since  # until the subscription is confirmed
         subscribed = subscription.reopen(run_end, while_waiting=beat)
         window.subscribed_once = window.subscribed_once or subscribed
         if not subscribed:
             return False  # the gap stays open
         window.open_since = None
-        if handover or subscription.failures:  # the hand-over, or the start of the window, was not seen
-            window.gap(unseen_since, min(time.time(), window.end))
+        if window.handing_over or subscription.failures:  # the hand-over, or the start of the window, unseen
+            window.gap(unseen_since, min(time.time(), window.end), handover=window.handing_over)
+        window.handing_over = False
         return True
 
     def _read(

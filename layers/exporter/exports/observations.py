@@ -19,7 +19,11 @@ SELECT_OBSERVATIONS = (
 )
 # Where a run that goes on from a checkpoint starts: after the last row written, in the same order.
 AFTER_KEY = " AND (observed_at, observation_id) > (%s::timestamptz, %s)"
-KEY_OF = "SELECT observed_at::text FROM observations WHERE observation_id = %s"
+# ISO 8601 in UTC with microseconds: read back the same whatever the session's DateStyle and TimeZone.
+KEY_OF = (
+    "SELECT to_char(observed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    " FROM observations WHERE observation_id = %s"
+)
 # Batches fetched ahead of the one being written: the database works while Python does.
 _AHEAD = 2
 _POLL_SECONDS = 0.5

@@ -25,8 +25,9 @@ from .observations import Key, ObservationsSnapshot
 from .query import compile_query
 
 # Rows between two points an export may stop at and go on from; the CSV's deflate stream is flushed there
-# (a few bytes each), whether the run stops or not, so an export's bytes do not depend on its runs.
-CHECKPOINT_EVERY_ROWS = 100_000
+# (a few bytes each), whether the run stops or not, so an export's bytes do not depend on its runs. Close
+# enough that a stretch of rows with images (seconds each at worst) fits in a run's reserve many times.
+CHECKPOINT_EVERY_ROWS = 10_000
 
 
 @dataclass

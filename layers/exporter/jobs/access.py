@@ -13,6 +13,7 @@ from ..adapters.ports import ObjectStore
 from ..adapters.postgres import is_storable_text
 from ..errors import ExportNotFound, InvalidRequest, NotAllowed
 from ..registry import kind_of
+from .checkpoints import abandon_checkpoint
 from .model import Caller, Export, Status
 from .repository import JobsRepository, decode_cursor, encode_cursor
 
@@ -75,9 +76,10 @@ def download_url(export: Export, *, now: datetime, store: ObjectStore, ttl_secon
 
 def delete_export(export_id: str, *, caller: Caller, jobs: JobsRepository, store: ObjectStore) -> None:
     export = _manageable(export_id, caller, jobs)
-    key = jobs.delete(export.export_id)
+    key, checkpoint = jobs.delete(export.export_id)
     if key:
         store.delete(key)
+    abandon_checkpoint(store, checkpoint)
     logger.info("export deleted", extra={"export_id": export_id})
 
 

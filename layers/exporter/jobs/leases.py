@@ -7,6 +7,7 @@ attempt for a claim), so a duplicate message, a stale run or a deleted job chang
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -59,21 +60,25 @@ WHERE export_id = %(export_id)s AND status IN ('pending', 'processing')
 RETURNING export_id
 """
 # A lapsed lease with retries left goes back to pending with the next attempt number. Its checkpoint,
-# if any, stays: the run was lost, not wrong, so the next attempt goes on from there.
-REQUEUE_LAPSED = """
+# if any, stays: the run was lost, not wrong, so the next attempt goes on from there. A job of a kind
+# that is never resent (``awaiting``: its own message comes back when the lost run's visibility timeout
+# ends) goes on from its checkpoint with the same attempt, retries or not: a capture's window goes on.
+_GOES_ON = "(checkpoint IS NOT NULL AND kind = ANY(%(awaiting)s::text[]))"
+REQUEUE_LAPSED = f"""
 UPDATE exports
-SET status = 'pending', attempt = attempt + 1, updated_at = now(), lease_owner = NULL,
-    lease_expires_at = NULL, rows_written = 0,
-    message = 'attempt ' || attempt || ' stopped responding; retrying'
-WHERE status = 'processing' AND lease_expires_at < now() AND attempt <= max_retries
+SET status = 'pending', attempt = attempt + CASE WHEN {_GOES_ON} THEN 0 ELSE 1 END, updated_at = now(),
+    lease_owner = NULL, lease_expires_at = NULL, rows_written = COALESCE((checkpoint->>'rows')::bigint, 0),
+    message = CASE WHEN checkpoint IS NULL THEN 'attempt ' || attempt || ' stopped responding; retrying'
+                   ELSE 'a run stopped responding; going on from its last checkpoint' END
+WHERE status = 'processing' AND lease_expires_at < now() AND (attempt <= max_retries OR {_GOES_ON})
 RETURNING export_id
 """
-FAIL_LAPSED = """
+FAIL_LAPSED = f"""
 UPDATE exports
 SET status = 'failed', updated_at = now(), completed_at = now(), lease_owner = NULL,
-    lease_expires_at = NULL,
+    lease_expires_at = NULL, checkpoint = NULL,
     message = 'the export stopped responding on its last attempt (' || attempt || ')'
-WHERE status = 'processing' AND lease_expires_at < now() AND attempt > max_retries
+WHERE status = 'processing' AND lease_expires_at < now() AND attempt > max_retries AND NOT {_GOES_ON}
 RETURNING export_id
 """
 TOUCH_PENDING = "UPDATE exports SET updated_at = now() WHERE export_id = %s AND status = 'pending'"
@@ -93,6 +98,7 @@ WHERE export_id = %(export_id)s AND status = 'processing' AND lease_owner = %(ow
 RETURNING export_id
 """
 CHECKPOINT = "SELECT checkpoint FROM exports WHERE export_id = %(export_id)s AND lease_owner = %(owner)s"
+HOLDS = "SELECT 1 FROM exports WHERE export_id = %(export_id)s AND status = 'processing' AND lease_owner = %(owner)s"
 
 
 class LeaseStateMachine:
@@ -203,11 +209,16 @@ class LeaseStateMachine:
     def fail_unfinished(self, export_id: UUID, message: str) -> bool:
         return bool(self._returning(FAIL_UNFINISHED, {"export_id": str(export_id), "message": message}))
 
-    def requeue_lapsed(self) -> list[UUID]:
-        return [UUID(str(x)) for x in self._returning(REQUEUE_LAPSED, {})]
+    def holds(self, export_id: UUID, *, owner: str) -> bool:
+        """Whether the run ``owner`` still holds the job's lease."""
+        return bool(self._returning(HOLDS, {"export_id": str(export_id), "owner": owner}))
 
-    def fail_lapsed(self) -> list[UUID]:
-        return [UUID(str(x)) for x in self._returning(FAIL_LAPSED, {})]
+    def requeue_lapsed(self, *, awaiting: Sequence[str] = ()) -> list[UUID]:
+        """Lapsed leases back to pending; ``awaiting``: kinds whose checkpointed jobs wait for their own message."""
+        return [UUID(str(x)) for x in self._returning(REQUEUE_LAPSED, {"awaiting": list(awaiting)})]
+
+    def fail_lapsed(self, *, awaiting: Sequence[str] = ()) -> list[UUID]:
+        return [UUID(str(x)) for x in self._returning(FAIL_LAPSED, {"awaiting": list(awaiting)})]
 
     def touch_pending(self, export_id: UUID) -> None:
         self._db.run([(TOUCH_PENDING, (str(export_id),))])

@@ -8,6 +8,7 @@ deleted while it ran leaves no object behind.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from ..adapters.ports import MessageQueue, ObjectStore
 from ..adapters.sqs import MAX_DELAY_SECONDS
 from ..output.multipart import MultipartSink
 from ..settings import AssemblerSettings, CaptureSettings, WorkerSettings
+from .checkpoints import CHECKPOINTS_PREFIX, delete_kept
 from .events import JobNotifier
 from .kind import Artefact, Body, Continuing, JobKind, LeaseLost, Output, Waiting
 from .model import Export, JobMessage
@@ -138,9 +140,6 @@ class LeaseHeartbeat:
             raise LeaseLost(str(self._export.export_id))
 
 
-CHECKPOINTS_PREFIX = "checkpoints/"
-
-
 @dataclass
 class _Checkpoints:
     """A job's checkpoint: what the last run stored with the job, and the objects it kept in the bucket."""
@@ -149,6 +148,9 @@ class _Checkpoints:
     export_id: str
     stored: dict[str, Any] | None  # the checkpoint this run goes on from
     kept: list[str] = field(default_factory=list)  # every key saved by this attempt's runs
+    # In this run's keys: a lost run that wakes up after another went on from the same checkpoint
+    # cannot overwrite what that one keeps.
+    run_token: str = field(default_factory=lambda: secrets.token_hex(4))
 
     def __post_init__(self) -> None:
         self.kept = list(self.stored["kept"]) if self.stored else []
@@ -164,18 +166,14 @@ class _Checkpoints:
         return self.stored["sink"], b"".join(self.store.chunks(self.stored["tail"]))
 
     def save(self, name: str, body: bytes | IO[bytes]) -> str:
-        key = f"{CHECKPOINTS_PREFIX}{self.export_id}/{self.segment:05d}/{name}"
+        key = f"{CHECKPOINTS_PREFIX}{self.export_id}/{self.segment:05d}-{self.run_token}/{name}"
         self.store.put(key, body)
         self.kept.append(key)
         return key
 
     def forget(self) -> None:
         """The attempt ended: its kept objects go (best effort; the bucket expires what is left)."""
-        for key in self.kept:
-            try:
-                self.store.delete(key)
-            except Exception:  # the bucket's lifecycle rule removes it later
-                logger.warning("a checkpoint object could not be deleted", extra={"key": key})
+        delete_kept(self.store, self.kept)
         self.kept.clear()
 
 
@@ -231,6 +229,7 @@ class _Run:
         sink, tail = self.output.suspend()
         checkpoint = {
             "segment": self.checkpoints.segment,
+            "rows": rows,
             "sink": sink,
             "tail": self.save("tail", tail),
             "body": state,
@@ -338,11 +337,15 @@ def _write(
             return result, 0 if isinstance(result, Waiting) else int(result.kept_size or 0)
         size = sink.complete()
     except LeaseLost:
-        # Another run owns the job now; an upload this run went on with is that run's upload too.
-        if resumed is None:
+        # Another run owns the job now, and an upload this run went on with is that run's upload too;
+        # unless the job was deleted: then nothing of it stays.
+        if resumed is None or ports.jobs.get(export.export_id) is None:
             sink.abort()
+            checkpoints.forget()
         raise
     except BaseException:
+        if resumed is not None and not _still_holds(ports, export, owner):
+            raise  # a run that lost its lease meanwhile: the one that took over goes on with this upload
         sink.abort()
         checkpoints.forget()
         raise
@@ -350,6 +353,14 @@ def _write(
     if result.after_upload is None:
         return result, size
     return replace(result, details={**result.details, **result.after_upload(size)}), size
+
+
+def _still_holds(ports: LifecyclePorts, export: Export, owner: str) -> bool:
+    """Whether this run still holds the job; not knowing (the database is away) counts as no."""
+    try:
+        return ports.jobs.holds(export.export_id, owner=owner)
+    except Exception:
+        return False
 
 
 def _continue(message: JobMessage, ports: LifecyclePorts, continuing: Continuing) -> RunResult:

@@ -52,7 +52,7 @@ WHERE (e.creator_id = %(user_id)s
 ORDER BY e.created_at DESC, e.export_id DESC
 LIMIT %(limit)s
 """
-DELETE_EXPORT = "DELETE FROM exports WHERE export_id = %s RETURNING s3_key"
+DELETE_EXPORT = "DELETE FROM exports WHERE export_id = %s RETURNING s3_key, checkpoint"
 INSERT_SHARES = """
 INSERT INTO shared_exports (export_id, user_id)
 SELECT %s, u FROM unnest(%s::text[]) AS u
@@ -64,7 +64,7 @@ TOUCH_EXPORT = "UPDATE exports SET updated_at = now() WHERE export_id = %s"
 SELECT_STALE_PENDING = f"""
 SELECT {COLUMNS} FROM exports e
 WHERE e.status = 'pending' AND e.updated_at < now() - make_interval(secs => %s)
-  AND NOT (e.kind = ANY(%s::text[]))
+  AND NOT (e.kind = ANY(%s::text[])) AND NOT (e.checkpoint IS NOT NULL AND e.kind = ANY(%s::text[]))
 ORDER BY e.updated_at LIMIT 100
 """
 
@@ -173,13 +173,22 @@ class JobsRepository(LeaseStateMachine):
             },
         )
 
-    def stale_pending(self, older_than_seconds: int, *, except_kinds: Sequence[Kind] = ()) -> list[Export]:
-        """Pending rows untouched for that long (of any kind but ``except_kinds``): their message went missing."""
-        return self._exports(SELECT_STALE_PENDING, (older_than_seconds, [k.value for k in except_kinds]))
+    def stale_pending(
+        self, older_than_seconds: int, *, except_kinds: Sequence[Kind] = (), awaiting: Sequence[Kind] = ()
+    ) -> list[Export]:
+        """Pending rows untouched for that long (of any kind but ``except_kinds``): their message went missing.
 
-    def delete(self, export_id: UUID) -> str | None:
+        A checkpointed job of an ``awaiting`` kind is left out: its own message comes back to it.
+        """
+        return self._exports(
+            SELECT_STALE_PENDING,
+            (older_than_seconds, [k.value for k in except_kinds], [k.value for k in awaiting]),
+        )
+
+    def delete(self, export_id: UUID) -> tuple[str | None, dict[str, Any] | None]:
+        """Delete the row; its object's key and its checkpoint (a job deleted between two of its runs)."""
         rows = self._db.run([(DELETE_EXPORT, (str(export_id),))])
-        return rows[0][0] if rows else None
+        return (rows[0][0], rows[0][1]) if rows else (None, None)
 
     def share(self, export_id: UUID, user_ids: Sequence[str]) -> None:
         self._db.run([(INSERT_SHARES, (str(export_id), list(user_ids))), (TOUCH_EXPORT, (str(export_id),))])

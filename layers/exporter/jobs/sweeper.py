@@ -44,14 +44,16 @@ def sweep(
     jobs: JobsRepository, queue: MessageQueue, *, stale_pending_seconds: int = STALE_PENDING_SECONDS
 ) -> SweepReport:
     report = SweepReport()
-    report.failed = jobs.fail_lapsed()
-    report.requeued = jobs.requeue_lapsed()
+    # Kinds never resent: a checkpointed job of theirs waits for its own message to come back.
+    awaiting = [kind.kind for kind in KINDS.values() if kind.message_for is None]
+    report.failed = jobs.fail_lapsed(awaiting=awaiting)
+    report.requeued = jobs.requeue_lapsed(awaiting=awaiting)
     for export_id in report.requeued:
         export = jobs.get(export_id)
         if export is not None:
             _resend(export, queue)
     waiting_kinds = [kind.kind for kind in KINDS.values() if kind.waits_for_input]
-    for export in jobs.stale_pending(stale_pending_seconds, except_kinds=waiting_kinds):
+    for export in jobs.stale_pending(stale_pending_seconds, except_kinds=waiting_kinds, awaiting=awaiting):
         if _resend(export, queue):
             jobs.touch_pending(export.export_id)
             report.resent.append(export.export_id)

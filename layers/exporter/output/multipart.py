@@ -114,6 +114,7 @@ class MultipartSink:
         if self._error is not None:
             raise self._error
         state = {
+            "key": self.key,
             "upload_id": self.upload_id,
             "part_size": self._part_size,
             "parts": sorted(self._parts, key=lambda part: int(part["PartNumber"])),
