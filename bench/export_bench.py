@@ -135,12 +135,37 @@ def main() -> None:
                 pruned = run_child("copy-pruned", rows, env)
                 results[rows] = (worker, copy)
                 print_row(rows, worker, copy, pruned)
+            if RUN_ROWS:  # the smallest size again, stopped and gone on from at every boundary
+                rows = sizes[0]
+                in_runs = run_child("worker", rows, {**env, **in_runs_of(RUN_ROWS)})
+                print_runs(rows, in_runs, results[rows][0])
             if len(sizes) >= 2:
                 print_growth(sizes[0], results[sizes[0]][0], sizes[-1], results[sizes[-1]][0])
         finally:
             moto.terminate()
             moto.wait(timeout=10)
             pg.stop()
+
+
+# An export checkpointed at every boundary of this many rows and gone on from in a next run, against the
+# same export in one run (BENCH_RUN_ROWS=0: not measured).
+RUN_ROWS = int(os.environ.get("BENCH_RUN_ROWS", "10000"))
+
+
+def in_runs_of(rows: int) -> dict[str, str]:
+    """The worker's settings for runs so short that each one stops at its first boundary."""
+    return {"CHECKPOINT_EVERY_ROWS": str(rows), "RUN_SECONDS": "0.001", "CHECKPOINT_RESERVE_SECONDS": "0"}
+
+
+def print_runs(rows: int, in_runs: dict, one_run: dict) -> None:
+    figure, base = in_runs["rows"] / in_runs["seconds"], one_run["rows"] / one_run["seconds"]
+    print(
+        f"{rows:>9,} rows  export in {in_runs['runs']} runs of {RUN_ROWS:,} rows  figure {figure:>9,.0f} rows/s  "
+        f"baseline (one run) {base:>9,.0f} rows/s  ratio {figure / base:.2f}  "
+        f"({in_runs['bytes'] / 1e6:,.1f} MB out, one run {one_run['bytes'] / 1e6:,.1f} MB)",
+        flush=True,
+    )
+    record(Goal.EXPORT_RUNS, f"{rows:,} rows in {in_runs['runs']} runs", figure, base, "rows/s")
 
 
 def print_growth(small_rows: int, small: dict, large_rows: int, large: dict) -> None:

@@ -155,6 +155,13 @@ TARGETS = (
     Target(
         Goal.DATASET, "dataset export vs COPY into gzip", "- (not in the issue)", "rows/s", (at_least("ratio", 0.8),)
     ),
+    Target(
+        Goal.EXPORT_RUNS,
+        "export stopped and gone on from at every boundary vs one run",
+        "- (one run only)",
+        "rows/s",
+        (at_least("ratio", 0.8),),
+    ),
 )
 
 
