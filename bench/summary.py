@@ -155,12 +155,14 @@ TARGETS = (
     Target(
         Goal.DATASET, "dataset export vs COPY into gzip", "- (not in the issue)", "rows/s", (at_least("ratio", 0.8),)
     ),
+    # Not in the issue: a hand-over between two runs (checkpoint, next message, claim, resume) costs this much;
+    # a run in AWS hands over every 14 minutes or so, so a second is 0.1% of it.
     Target(
         Goal.EXPORT_RUNS,
-        "export stopped and gone on from at every boundary vs one run",
+        "export: extra time per hand-over between runs (in runs of 10,000 rows)",
         "- (one run only)",
-        "rows/s",
-        (at_least("ratio", 0.8),),
+        "s",
+        (at_most("figure", 1.0),),
     ),
 )
 
