@@ -199,23 +199,17 @@ class ExportServiceStack(Stack):
         self, store: ExportStore, api_function: Any, worker: Worker, capture: Capture
     ) -> None:
         """Object-level grants end in ``/*`` under a fixed prefix; nag reports each one."""
-        outputs = finding_resource(self, store.bucket.arn_for_objects(f"{OUTPUTS_PREFIX}*"))
         source = finding_resource(self, store.source_bucket.arn_for_objects("*"))
-        for fn in (api_function, worker.function, capture.function):
-            acknowledge(
-                fn,
-                id=f"AwsSolutions-IAM5[{outputs}]",
-                reason="Object actions limited to the outputs/ prefix of the exports bucket; archive keys are "
-                "generated per job, so they can only be named by prefix.",
-            )
-        checkpoints = finding_resource(self, store.bucket.arn_for_objects(f"{CHECKPOINTS_PREFIX}*"))
-        for fn in (api_function, worker.function, capture.function):
-            acknowledge(
-                fn,
-                id=f"AwsSolutions-IAM5[{checkpoints}]",
-                reason="Object actions limited to the checkpoints/ prefix of the exports bucket: what a job "
-                "keeps between its runs, under keys made per job and run.",
-            )
+        prefixes = {
+            OUTPUTS_PREFIX: "Object actions limited to the outputs/ prefix of the exports bucket; archive keys are "
+            "generated per job, so they can only be named by prefix.",
+            CHECKPOINTS_PREFIX: "Object actions limited to the checkpoints/ prefix of the exports bucket: what a job "
+            "keeps between its runs, under keys made per job and run.",
+        }
+        for prefix, reason in prefixes.items():
+            resource = finding_resource(self, store.bucket.arn_for_objects(f"{prefix}*"))
+            for fn in (api_function, worker.function, capture.function):
+                acknowledge(fn, id=f"AwsSolutions-IAM5[{resource}]", reason=reason)
         acknowledge(
             worker.function,
             id=f"AwsSolutions-IAM5[{source}]",

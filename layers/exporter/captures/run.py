@@ -172,9 +172,7 @@ class CaptureRun:
                     last = time.time()
                     if reply is None:
                         break
-                    if reply["type"] == "pmessage":
-                        rows.add(reply["channel"], reply["data"], last)
-                        window.rows += 1
+                    _take(reply, rows, window, last)
         window.handed_over_at = window.open_since or last
         window.handing_over = True
         window.open_since = None
@@ -209,9 +207,8 @@ class CaptureRun:
                 self._bridge(subscription, window, end_monotonic, error, beat)
                 beat(force=True)
                 continue
-            if reply is not None and reply["type"] == "pmessage":
-                rows.add(reply["channel"], reply["data"], time.time())
-                window.rows += 1
+            if reply is not None:
+                _take(reply, rows, window, time.time())
             rows.tick()
             beat()
 
@@ -227,6 +224,13 @@ class CaptureRun:
         beat(force=True)
         subscription.reopen(end_monotonic, while_waiting=beat)
         window.gap(gap_start, min(time.time(), window.end))
+
+
+def _take(reply: dict[str, Any], rows: CaptureRows, window: Window, received: float) -> None:
+    """A message of the pattern into the rows (replies of other types are not messages)."""
+    if reply["type"] == "pmessage":
+        rows.add(reply["channel"], reply["data"], received)
+        window.rows += 1
 
 
 def _run_end(run: JobRun, window_end: float) -> float:

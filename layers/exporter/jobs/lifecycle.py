@@ -323,9 +323,11 @@ def _write(
         resumed=resumed,
     )
     # Without a queue no next run can be started: such a run has no time to checkpoint by.
-    clock = _Clock(config.checkpoint_reserve_seconds, config.run_seconds)
-    if ports.queue is None:
-        clock = _Clock(0.0, None, remaining=None)
+    clock = (
+        _Clock(config.checkpoint_reserve_seconds, config.run_seconds)
+        if ports.queue is not None
+        else _Clock(0.0, None, remaining=None)
+    )
     heartbeat = LeaseHeartbeat(ports.jobs, export, owner, config)
     try:
         run = _Run(export, heartbeat, sink, config.expiration_days, ports.jobs, owner, checkpoints, clock)
